@@ -1,0 +1,49 @@
+# Runstream: two commands do all set-up on a fresh machine.
+#   make up    install what is missing into .venv and start the local stack (detached)
+#   make test  install with test extras and run the whole suite
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+TEST_STAMP := $(VENV)/.installed-test
+
+.PHONY: up down status test lint typecheck install install-test clean bench
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(TEST_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP) $@
+
+install: $(STAMP)
+install-test: $(TEST_STAMP)
+
+up: $(STAMP)
+	$(BIN)/runstream up
+
+down:
+	@if [ -x $(BIN)/runstream ]; then $(BIN)/runstream down; else echo "nothing to stop (.venv missing)"; fi
+
+status: $(STAMP)
+	$(BIN)/runstream status
+
+test: $(TEST_STAMP)
+	bash scripts/install-browser.sh
+	$(BIN)/python -m pytest tests
+
+lint: $(TEST_STAMP)
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/mypy
+
+bench: $(TEST_STAMP)
+	$(BIN)/python -m benchmarks
+
+clean:
+	rm -rf $(VENV) .runstream

@@ -1,0 +1,1 @@
+"""Runstream: event-sourced experiment tracking in the MLflow family."""

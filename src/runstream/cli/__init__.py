@@ -1,0 +1,1 @@
+"""Runstream cli package."""

@@ -1,0 +1,1 @@
+"""Runstream core package."""

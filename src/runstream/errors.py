@@ -1,0 +1,162 @@
+"""The one error hierarchy of Runstream.
+
+Every error raised on purpose by Runstream derives from :class:`RunstreamError`.
+Library errors (aiokafka, minio, duckdb, ...) are translated at the adapter that
+calls the library, with ``raise ... from exc``, so callers never catch a
+third-party exception type.
+
+::
+
+    RunstreamError
+    ├── ConfigError                 bad or missing setting (names the variable)
+    ├── ValidationError             input that breaks a contract or a limit
+    │   ├── EventDecodeError        bytes that are not a valid v1 event
+    │   ├── LimitExceededError      a size or length limit from core.limits
+    │   ├── ParamConflictError      a param logged again with another value
+    │   ├── InvalidTransitionError  a run status or model stage change not allowed
+    │   ├── FilterParseError        a search filter / order_by that does not parse
+    │   ├── PageTokenError          a page token that is not one we issued
+    │   ├── ArtifactPathError       an artifact path that is absolute or escapes
+    │   └── SqlRejectedError        SQL that is not one read-only statement
+    ├── NotFoundError               experiment, run, model, version, artifact
+    ├── ServiceError                a service that is down, slow or misbehaving
+    │   ├── StackError              a local service that did not start or stop
+    │   │   └── PortInUseError      a port the stack needs is taken
+    │   ├── BrokerError             Kafka-protocol broker failures
+    │   ├── ObjectStoreError        S3 failures
+    │   └── LakeError               DuckDB / DuckLake failures
+    │       └── QueryTimeoutError   a read that ran past its time limit
+    └── DeliveryError               the SDK could not deliver events
+        └── BufferFullError         the SDK buffer stayed full past the timeout
+"""
+
+from __future__ import annotations
+
+
+class RunstreamError(Exception):
+    """Base of every error Runstream raises on purpose."""
+
+
+class ConfigError(RunstreamError):
+    """A setting is missing or has a bad value; the message names the variable."""
+
+
+class ValidationError(RunstreamError):
+    """Input breaks a contract or a limit."""
+
+
+class EventDecodeError(ValidationError):
+    """Bytes that are not a valid v1 event.
+
+    Attributes:
+        reason: short machine-readable reason (``not_json``, ``schema``, ...).
+        path: JSON path of the offending field, when known.
+    """
+
+    def __init__(self, message: str, *, reason: str = "invalid", path: str = "") -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.path = path
+
+
+class LimitExceededError(ValidationError):
+    """A size or length limit from ``runstream.core.limits`` was exceeded."""
+
+
+class ParamConflictError(ValidationError):
+    """A param key was logged again in the same run with a different value."""
+
+
+class InvalidTransitionError(ValidationError):
+    """A run status or model stage transition that is not allowed."""
+
+
+class FilterParseError(ValidationError):
+    """A search filter or order_by clause that does not parse.
+
+    Attributes:
+        position: 0-based character offset where parsing failed.
+        expected: what the parser expected at that position.
+    """
+
+    def __init__(self, message: str, *, position: int = 0, expected: str = "") -> None:
+        super().__init__(message)
+        self.position = position
+        self.expected = expected
+
+
+class PageTokenError(ValidationError):
+    """A page token that is malformed or was not issued for this query."""
+
+
+class ArtifactPathError(ValidationError):
+    """An artifact path that is absolute, escapes its prefix, or holds bad characters."""
+
+
+class SqlRejectedError(ValidationError):
+    """SQL that is not exactly one read-only statement over the lake views."""
+
+
+class NotFoundError(RunstreamError):
+    """An experiment, run, model, version or artifact that does not exist."""
+
+
+class ServiceError(RunstreamError):
+    """A service that is down, slow or misbehaving."""
+
+
+class StackError(ServiceError):
+    """A local service that did not start, did not become ready, or did not stop."""
+
+
+class PortInUseError(StackError):
+    """A port the local stack needs is already taken."""
+
+
+class BrokerError(ServiceError):
+    """A failure talking to the Kafka-protocol broker."""
+
+
+class ObjectStoreError(ServiceError):
+    """A failure talking to the S3 object store."""
+
+
+class LakeError(ServiceError):
+    """A failure in DuckDB or the DuckLake catalog."""
+
+
+class QueryTimeoutError(LakeError):
+    """A read that ran past its time limit and was interrupted."""
+
+
+class DeliveryError(RunstreamError):
+    """The SDK could not deliver some events; the message gives the count."""
+
+
+class BufferFullError(DeliveryError):
+    """The SDK's bounded buffer stayed full past the configured timeout."""
+
+
+__all__ = [
+    "ArtifactPathError",
+    "BrokerError",
+    "BufferFullError",
+    "ConfigError",
+    "DeliveryError",
+    "EventDecodeError",
+    "FilterParseError",
+    "InvalidTransitionError",
+    "LakeError",
+    "LimitExceededError",
+    "NotFoundError",
+    "ObjectStoreError",
+    "PageTokenError",
+    "ParamConflictError",
+    "PortInUseError",
+    "QueryTimeoutError",
+    "RunstreamError",
+    "ServiceError",
+    "SqlRejectedError",
+    "StackError",
+    "ValidationError",
+]

@@ -1,0 +1,1 @@
+"""Kafka adapter: the only package that imports aiokafka."""

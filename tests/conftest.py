@@ -1,0 +1,72 @@
+"""Shared fixtures: one real local stack (SeaweedFS + Tansu) per test run.
+
+The stack is started by the same code as ``runstream up``, on free ports, in a
+temporary state folder. Each test that asks for ``settings`` gets its own topic
+prefix (three fresh topics), its own lake catalog and lake data prefix, so tests
+never see each other's data.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from runstream.config import Ports, Settings, load_settings
+from runstream.kafka.admin import ensure_topics
+from runstream.stack import LocalStack, free_ports
+
+
+def _test_ports() -> Ports:
+    names = [f.name for f in dataclasses.fields(Ports)]
+    return Ports(**dict(zip(names, free_ports(len(names)), strict=True)))
+
+
+@pytest.fixture(scope="session")
+def stack_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
+    """Settings of a running stack (S3 + broker) shared by the whole test run."""
+    home = tmp_path_factory.mktemp("runstream-home")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RUNSTREAM_")}
+    settings = load_settings(env, home=home, ports=_test_ports(), partitions=4)
+    stack = LocalStack(settings)
+    stack.up()
+    try:
+        yield settings
+    finally:
+        stack.down()
+
+
+@pytest.fixture
+def stack(stack_settings: Settings) -> LocalStack:
+    """The running session stack (for tests that restart or stop its services)."""
+    return LocalStack(stack_settings)
+
+
+@pytest.fixture
+def settings(stack_settings: Settings, tmp_path: Path) -> Settings:
+    """Per-test settings: fresh topics, own lake catalog and data prefix."""
+    tag = uuid.uuid4().hex[:10]
+    per_test = dataclasses.replace(
+        stack_settings,
+        topic_prefix=f"t{tag}",
+        lake_catalog=str(tmp_path / "lake" / "catalog.sqlite"),
+        lake_data_path=f"s3://{stack_settings.lake_bucket}/t{tag}/",
+        home=tmp_path / "home",
+    )
+    (tmp_path / "lake").mkdir()
+    ensure_topics(per_test)
+    return per_test
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark tests under tests/integration, and skip slow ones unless asked for."""
+    slow_enabled = os.environ.get("RUNSTREAM_SLOW_TESTS") == "1"
+    for item in items:
+        if "integration" in item.path.parts:
+            item.add_marker(pytest.mark.integration)
+        if item.get_closest_marker("slow") and not slow_enabled:
+            item.add_marker(pytest.mark.skip(reason="slow: set RUNSTREAM_SLOW_TESTS=1"))
