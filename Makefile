@@ -2,6 +2,9 @@
 #   make up    install what is missing into .venv and start the local stack (detached)
 #   make test  install with test extras and run the whole suite
 SHELL := /bin/bash
+.SHELLFLAGS := -o pipefail -c
+# pip on some machines warns about optional local indexes; keep real errors visible.
+QUIET_PIP := 2>&1 | grep -v "is ignored: it is neither" || true
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from runstream.config import Ports, settings_to_env, load_settings
+from runstream.config import Ports, load_settings, settings_to_env
 from runstream.stack import free_ports
 
 
@@ -25,7 +25,9 @@ def _cli_env(home: Path) -> dict[str, str]:
     return {**base, **settings_to_env(settings)}
 
 
-def _runstream(env: dict[str, str], *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def _runstream(
+    env: dict[str, str], *args: str, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "runstream.cli.main", *args],
         env=env, capture_output=True, text=True, timeout=timeout, check=False,

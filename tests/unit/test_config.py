@@ -73,7 +73,7 @@ def test_bad_values_name_the_variable(env: dict[str, str], named: str) -> None:
 def test_bad_toml_names_the_file(tmp_path: Path) -> None:
     config = tmp_path / "bad.toml"
     config.write_text("partitions = = 3")
-    with pytest.raises(ConfigError, match="bad.toml"):
+    with pytest.raises(ConfigError, match=r"bad\.toml"):
         load_settings({"RUNSTREAM_CONFIG": str(config)})
 
 

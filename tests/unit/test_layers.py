@@ -44,7 +44,8 @@ def test_module_respects_layers(path: Path) -> None:
     for name in _imports(path):
         top = name.split(".")[0]
         if top in ADAPTER_OF:
-            assert package == ADAPTER_OF[top], f"{top} may only be imported in runstream.{ADAPTER_OF[top]}"
+            home = ADAPTER_OF[top]
+            assert package == home, f"{top} may only be imported in runstream.{home}"
         if package in ("events", "core"):
             assert top not in IO_LIBRARIES, f"{package} is pure: it may not import {top}"
         if top == "runstream" and package in FORBIDDEN:
@@ -54,7 +55,8 @@ def test_module_respects_layers(path: Path) -> None:
             if name == "runstream.core.limits" and package == "events":
                 continue
             if len(parts) > 1:
-                assert parts[1] not in FORBIDDEN[package], f"{package} may not import runstream.{parts[1]}"
+                banned = FORBIDDEN[package]
+                assert parts[1] not in banned, f"{package} may not import runstream.{parts[1]}"
 
 
 def test_there_are_modules_to_check() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import signal
 import sys
@@ -110,6 +111,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point: parse, build settings at the edge, run, turn errors into exit codes."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=os.environ.get("RUNSTREAM_LOG_LEVEL", "INFO").upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    # Readiness probes expect refused connections while services start.
+    logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
     try:
         settings = load_settings(os.environ)
         handler: Handler = args.handler

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Sequence
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -27,7 +28,9 @@ async def list_topics_async(bootstrap: str, timeout_s: float = 5.0) -> list[str]
     try:
         admin = await asyncio.wait_for(_with_admin(bootstrap, timeout_s), timeout_s)
     except (KafkaError, OSError, TimeoutError) as exc:
-        raise BrokerError(f"broker at {bootstrap} did not answer a metadata request: {exc}") from exc
+        raise BrokerError(
+            f"broker at {bootstrap} did not answer a metadata request: {exc}"
+        ) from exc
     try:
         return sorted(await asyncio.wait_for(admin.list_topics(), timeout_s))
     except (KafkaError, OSError, TimeoutError) as exc:
@@ -48,12 +51,11 @@ async def ensure_topics_async(
         existing = set(await admin.list_topics())
         missing = [t for t in topics if t not in existing]
         if missing:
-            try:
+            # A concurrent starter may create them between our list and create.
+            with contextlib.suppress(TopicAlreadyExistsError):
                 await admin.create_topics(
                     [NewTopic(t, num_partitions=partitions, replication_factor=1) for t in missing]
                 )
-            except TopicAlreadyExistsError:
-                pass  # created by a concurrent starter between list and create
         return missing
     except (KafkaError, OSError, TimeoutError) as exc:
         raise BrokerError(f"creating topics {list(topics)} at {bootstrap} failed: {exc}") from exc

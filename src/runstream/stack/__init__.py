@@ -3,4 +3,11 @@
 from runstream.stack.local import LocalStack, ServiceStatus
 from runstream.stack.process import ServiceProcess, free_ports, port_accepts, port_is_free
 
-__all__ = ["LocalStack", "ServiceProcess", "ServiceStatus", "free_ports", "port_accepts", "port_is_free"]
+__all__ = [
+    "LocalStack",
+    "ServiceProcess",
+    "ServiceStatus",
+    "free_ports",
+    "port_accepts",
+    "port_is_free",
+]

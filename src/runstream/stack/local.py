@@ -155,12 +155,13 @@ class LocalStack:
         s = self.settings
         rows = []
         store = ObjectStore.from_settings(s, timeout_s=2.0)
-        for service, address, data in [
+        probes: list[tuple[ServiceProcess, str, Callable[[], int | None]]] = [
             (self.s3(), s.s3_url, lambda: _dir_size(s.home / "s3")),
             (self.broker(), f"kafka://{s.bootstrap}", lambda: store.bucket_size(s.broker_bucket)),
             (self.materializer(), f"lake {s.catalog}", lambda: _dir_size(Path(s.catalog).parent)),
             (self.query(), s.api_url, lambda: None),
-        ]:
+        ]
+        for service, address, data in probes:
             pid = service.pid()
             state = "running" if pid else "stopped"
             size: int | None = None

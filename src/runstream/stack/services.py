@@ -100,7 +100,9 @@ def broker_service(settings: Settings) -> ServiceProcess:
     )
 
 
-def app_service(settings: Settings, name: str, command: list[str], ports: list[int]) -> ServiceProcess:
+def app_service(
+    settings: Settings, name: str, command: list[str], ports: list[int]
+) -> ServiceProcess:
     """A Runstream application process (materializer, query service) run by this Python."""
     return ServiceProcess(
         name=name,
