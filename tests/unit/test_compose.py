@@ -46,8 +46,10 @@ def test_buckets_created_and_every_variable_is_a_setting() -> None:
 
     data = _load()
     assert "runstream-lake" in data["services"]["minio-buckets"]["entrypoint"]
-    env = {k: v.replace("${POSTGRES_PASSWORD:-change-me}", "x")
-           for k, v in data["services"]["query"]["environment"].items()}
+    env = {
+        k: v.replace("${POSTGRES_PASSWORD:-change-me}", "x")
+        for k, v in data["services"]["query"]["environment"].items()
+    }
     env = {k: v.split("${")[0] or "x" for k, v in env.items()}
     settings = load_settings(env)  # raises ConfigError on an unknown or bad variable
     assert settings.partitions == 8

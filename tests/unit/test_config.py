@@ -16,20 +16,25 @@ def test_defaults_are_the_local_stack() -> None:
     assert s.s3_url == "http://127.0.0.1:8333"
     assert s.api_url == "http://127.0.0.1:5000"
     assert (s.topic_events, s.topic_registry, s.topic_dlq) == (
-        "runstream.events", "runstream.registry", "runstream.dlq")
+        "runstream.events",
+        "runstream.registry",
+        "runstream.dlq",
+    )
     assert s.partitions == 8
     assert s.catalog == str(Path(".runstream") / "lake" / "catalog.sqlite")
     assert s.data_path == "s3://runstream-lake/data/"
 
 
 def test_environment_overrides() -> None:
-    s = load_settings({
-        "RUNSTREAM_PARTITIONS": "3",
-        "RUNSTREAM_PORT_API": "5555",
-        "RUNSTREAM_KAFKA_BOOTSTRAP": "kafka-1:9092,kafka-2:9092",
-        "RUNSTREAM_S3_ENDPOINT": "http://minio:9000/",
-        "RUNSTREAM_TOPIC_PREFIX": "team-a",
-    })
+    s = load_settings(
+        {
+            "RUNSTREAM_PARTITIONS": "3",
+            "RUNSTREAM_PORT_API": "5555",
+            "RUNSTREAM_KAFKA_BOOTSTRAP": "kafka-1:9092,kafka-2:9092",
+            "RUNSTREAM_S3_ENDPOINT": "http://minio:9000/",
+            "RUNSTREAM_TOPIC_PREFIX": "team-a",
+        }
+    )
     assert s.partitions == 3
     assert s.ports.api == 5555 and s.api_url == "http://127.0.0.1:5555"
     assert s.bootstrap == "kafka-1:9092,kafka-2:9092"
@@ -78,8 +83,13 @@ def test_bad_toml_names_the_file(tmp_path: Path) -> None:
 
 
 def test_settings_survive_the_trip_to_a_child_process_environment() -> None:
-    original = load_settings({"RUNSTREAM_PARTITIONS": "2", "RUNSTREAM_PORT_S3": "18000",
-                              "RUNSTREAM_LAKE_DATA_PATH": "/data/lake"})
+    original = load_settings(
+        {
+            "RUNSTREAM_PARTITIONS": "2",
+            "RUNSTREAM_PORT_S3": "18000",
+            "RUNSTREAM_LAKE_DATA_PATH": "/data/lake",
+        }
+    )
     rebuilt = load_settings(settings_to_env(original))
     assert rebuilt == original
     assert isinstance(rebuilt, Settings)

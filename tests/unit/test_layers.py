@@ -11,12 +11,33 @@ SRC = Path(__file__).resolve().parents[2] / "src" / "runstream"
 
 # third-party SDK -> the one package allowed to import it
 ADAPTER_OF = {"aiokafka": "kafka", "minio": "objectstore", "duckdb": "lake"}
-IO_LIBRARIES = {"aiokafka", "minio", "duckdb", "httpx", "urllib3", "fastapi", "uvicorn",
-                "pyarrow", "socket", "subprocess", "sqlite3", "requests"}
+IO_LIBRARIES = {
+    "aiokafka",
+    "minio",
+    "duckdb",
+    "httpx",
+    "urllib3",
+    "fastapi",
+    "uvicorn",
+    "pyarrow",
+    "socket",
+    "subprocess",
+    "sqlite3",
+    "requests",
+}
 # package -> runstream packages it must never import
 FORBIDDEN = {
-    "events": {"core", "kafka", "objectstore", "lake", "stack", "sdk", "materializer", "query",
-               "cli"},
+    "events": {
+        "core",
+        "kafka",
+        "objectstore",
+        "lake",
+        "stack",
+        "sdk",
+        "materializer",
+        "query",
+        "cli",
+    },
     "core": {"kafka", "objectstore", "lake", "stack", "sdk", "materializer", "query", "cli"},
     "query": {"kafka", "materializer", "sdk"},
     "sdk": {"lake", "materializer", "query"},
