@@ -62,6 +62,26 @@ def settings(stack_settings: Settings, tmp_path: Path) -> Settings:
     return per_test
 
 
+@pytest.fixture
+def running_apps(settings: Settings) -> Iterator[Settings]:
+    """Materializer and query service processes on this test's topics and lake.
+
+    Started as ``runstream up`` starts them (same command lines), on a fresh API
+    port; stopped, and their logs kept in the test's home, at the end.
+    """
+    (api_port,) = free_ports(1)
+    app_settings = dataclasses.replace(
+        settings, ports=dataclasses.replace(settings.ports, api=api_port)
+    )
+    stack = LocalStack(app_settings, with_apps=True)
+    try:
+        stack.start_apps()
+        yield app_settings
+    finally:
+        stack.materializer().stop()
+        stack.query().stop()
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark tests under tests/integration, and skip slow ones unless asked for."""
     slow_enabled = os.environ.get("RUNSTREAM_SLOW_TESTS") == "1"
