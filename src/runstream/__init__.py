@@ -1,1 +1,167 @@
-"""Runstream: event-sourced experiment tracking in the MLflow family."""
+"""Runstream: event-sourced experiment tracking in the MLflow family.
+
+The logging API is MLflow's, at module level: ``import runstream as mlflow`` and
+the usual calls work (``start_run``, ``log_param``, ``log_metric``,
+``sklearn.log_model``, ...). ``import runstream`` itself is cheap: the SDK (and
+pydantic, httpx, the S3 client, aiokafka behind it) loads on the first use of one
+of these names, and aiokafka only when the first event is sent.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from runstream import pyfunc, sklearn
+    from runstream.sdk.client import RunstreamClient
+    from runstream.sdk.client import RunstreamClient as MlflowClient
+    from runstream.sdk.entities import (
+        Experiment,
+        Metric,
+        ModelVersion,
+        Param,
+        RegisteredModel,
+        Run,
+        RunTag,
+    )
+    from runstream.sdk.fluent import (
+        active_run,
+        configure,
+        create_experiment,
+        delete_tag,
+        end_run,
+        flush,
+        flush_async_logging,
+        get_artifact_uri,
+        get_client,
+        get_experiment_by_name,
+        get_run,
+        get_tracking_uri,
+        last_active_run,
+        log_artifact,
+        log_artifacts,
+        log_batch,
+        log_dict,
+        log_figure,
+        log_metric,
+        log_metrics,
+        log_param,
+        log_params,
+        log_text,
+        register_model,
+        set_experiment,
+        set_tag,
+        set_tags,
+        set_tracking_uri,
+        start_run,
+    )
+    from runstream.sdk.signature import infer_signature
+
+# public name -> module that defines it (imported on first access)
+_LAZY: dict[str, str] = {
+    "Experiment": "runstream.sdk.entities",
+    "Metric": "runstream.sdk.entities",
+    "ModelVersion": "runstream.sdk.entities",
+    "Param": "runstream.sdk.entities",
+    "RegisteredModel": "runstream.sdk.entities",
+    "Run": "runstream.sdk.entities",
+    "RunTag": "runstream.sdk.entities",
+    "RunstreamClient": "runstream.sdk.client",
+    "infer_signature": "runstream.sdk.signature",
+}
+_FLUENT = (
+    "active_run",
+    "configure",
+    "create_experiment",
+    "delete_tag",
+    "end_run",
+    "flush",
+    "flush_async_logging",
+    "get_artifact_uri",
+    "get_client",
+    "get_experiment_by_name",
+    "get_run",
+    "get_tracking_uri",
+    "last_active_run",
+    "log_artifact",
+    "log_artifacts",
+    "log_batch",
+    "log_dict",
+    "log_figure",
+    "log_metric",
+    "log_metrics",
+    "log_param",
+    "log_params",
+    "log_text",
+    "register_model",
+    "set_experiment",
+    "set_tag",
+    "set_tags",
+    "set_tracking_uri",
+    "start_run",
+)
+_LAZY.update(dict.fromkeys(_FLUENT, "runstream.sdk.fluent"))
+_SUBMODULES = ("pyfunc", "sklearn")
+
+__all__ = [
+    "Experiment",
+    "Metric",
+    "MlflowClient",
+    "ModelVersion",
+    "Param",
+    "RegisteredModel",
+    "Run",
+    "RunTag",
+    "RunstreamClient",
+    "active_run",
+    "configure",
+    "create_experiment",
+    "delete_tag",
+    "end_run",
+    "flush",
+    "flush_async_logging",
+    "get_artifact_uri",
+    "get_client",
+    "get_experiment_by_name",
+    "get_run",
+    "get_tracking_uri",
+    "infer_signature",
+    "last_active_run",
+    "log_artifact",
+    "log_artifacts",
+    "log_batch",
+    "log_dict",
+    "log_figure",
+    "log_metric",
+    "log_metrics",
+    "log_param",
+    "log_params",
+    "log_text",
+    "pyfunc",
+    "register_model",
+    "set_experiment",
+    "set_tag",
+    "set_tags",
+    "set_tracking_uri",
+    "sklearn",
+    "start_run",
+]
+
+
+def __getattr__(name: str) -> Any:
+    """Imports the SDK on first use of a public name (PEP 562), then caches it."""
+    if name in _SUBMODULES:
+        value: Any = importlib.import_module(f"runstream.{name}")
+    elif name == "MlflowClient":
+        value = importlib.import_module("runstream.sdk.client").RunstreamClient
+    elif name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+    else:
+        raise AttributeError(f"module 'runstream' has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
