@@ -117,6 +117,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     # Readiness probes expect refused connections while services start.
     logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
+    logging.getLogger("urllib3").setLevel(logging.ERROR)
     try:
         settings = load_settings(os.environ)
         handler: Handler = args.handler
