@@ -1,0 +1,408 @@
+"""The materializer's side of the lake: state reads and one transaction per batch.
+
+A batch goes through :class:`LakeWriter` as ``begin`` -> ``offsets_match`` ->
+``load_state`` -> (the pure reducer runs) -> ``write_batch`` -> ``commit``; every
+read and write between ``begin`` and ``commit`` is one DuckLake transaction, so
+the rows, the raw events and the consumer offsets become visible together or not
+at all. Rows travel as Arrow tables, never row by row.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import duckdb
+import pyarrow as pa  # type: ignore[import-untyped]
+
+from runstream.core.metrics import latest_order_sql
+from runstream.core.projection import BatchResult, Rejection, StateKeys
+from runstream.core.rows import ExperimentRow, ModelRow, RunRow, VersionRow
+from runstream.core.working import StateView
+from runstream.errors import LakeError
+from runstream.lake.connection import CATALOG, Lake
+from runstream.lake.tables import TABLES_BY_NAME, Table, quote_ident
+
+TopicPartition = tuple[str, int]
+
+_ARROW: dict[str, pa.DataType] = {
+    "VARCHAR": pa.string(),
+    "BIGINT": pa.int64(),
+    "INTEGER": pa.int32(),
+    "DOUBLE": pa.float64(),
+    "BOOLEAN": pa.bool_(),
+}
+# Params are immutable, so the reducer only ever emits new keys: no delete needed.
+_INSERT_ONLY = frozenset({"params"})
+# rejected_events keeps enough of a bad payload to diagnose it; the DLQ has it all.
+REJECTED_PAYLOAD_CHARS = 65_536
+
+
+def arrow_table(table: Table, rows: Sequence[Sequence[Any]]) -> pa.Table:
+    """Build an Arrow table with the lake schema of ``table`` from row tuples."""
+    columns = list(zip(*rows, strict=True)) if rows else [() for _ in table.columns]
+    return pa.table(
+        {
+            name: pa.array(col, type=_ARROW[typ])
+            for (name, typ), col in zip(table.columns, columns, strict=True)
+        }
+    )
+
+
+def _select(table: str) -> str:
+    cols = ", ".join(quote_ident(c) for c in TABLES_BY_NAME[table].column_names)
+    return f"SELECT {cols} FROM {CATALOG}.{table}"
+
+
+@dataclass(frozen=True)
+class StatusRow:
+    """One row of ``materializer_status``."""
+
+    member_id: str
+    updated_at: int
+    events_per_s: float
+    rows_per_s: float
+    last_commit_ms: float
+    rejected_total: int
+    lag_json: str
+
+
+def _status(s: StatusRow) -> tuple[Any, ...]:
+    return (s.member_id, s.updated_at, s.events_per_s, s.rows_per_s, s.last_commit_ms,
+            s.rejected_total, s.lag_json)
+
+
+class LakeWriter:
+    """Reads state and writes batches through one read-write :class:`Lake`."""
+
+    def __init__(self, lake: Lake) -> None:
+        # Arrow's allocator otherwise keeps freed batch buffers for seconds; returned at
+        # once they stop adding up across batches in the materializer's RSS.
+        with contextlib.suppress(NotImplementedError, AttributeError):
+            pa.jemalloc_set_decay_ms(0)
+        self._lake = lake
+        self._con = lake.con
+        self._seq = 0
+
+    @property
+    def lake(self) -> Lake:
+        """The lake this writer writes to."""
+        return self._lake
+
+    # -- outside a batch ---------------------------------------------------------------
+
+    def write_status(self, status: StatusRow) -> None:
+        """Upsert one ``materializer_status`` row in its own transaction (idle members)."""
+        self.begin()
+        try:
+            table = TABLES_BY_NAME["materializer_status"]
+            self._upsert(table, {(status.member_id,): _status(status)})
+            self.commit()
+        except BaseException:
+            self.rollback()
+            raise
+
+    def stored_offsets(self, partitions: Iterable[TopicPartition]) -> dict[TopicPartition, int]:
+        """Return the next offset stored in the lake for each partition that has one."""
+        wanted = set(partitions)
+        try:
+            rows = self._con.execute(
+                f"SELECT topic, {quote_ident('partition')}, next_offset "
+                f"FROM {CATALOG}.consumer_offsets"
+            ).fetchall()
+        except duckdb.Error as exc:
+            raise LakeError(f"cannot read consumer offsets: {exc}") from exc
+        return {(t, p): int(o) for t, p, o in rows if (t, p) in wanted}
+
+    # -- one batch -------------------------------------------------------------------------
+
+    def begin(self) -> None:
+        """Open the batch's transaction."""
+        self._exec("BEGIN TRANSACTION")
+
+    def rollback(self) -> None:
+        """Abandon the batch's transaction (safe when none is open)."""
+        try:
+            self._con.execute("ROLLBACK")
+        except duckdb.Error:
+            return  # nothing was open, or the connection already rolled back
+
+    def commit(self) -> None:
+        """Commit the batch: rows, events and offsets become visible together.
+
+        Raises:
+            LakeError: the commit failed (a conflicting writer, the catalog or the
+                object store is unavailable); nothing of the batch is visible.
+        """
+        self._exec("COMMIT")
+
+    def offsets_match(self, expected: Mapping[TopicPartition, int | None]) -> bool:
+        """Tell whether the lake still holds the offsets this member last saw (fencing).
+
+        Another member that took over a partition and committed past it makes this
+        False; the caller then drops the batch and seeks to the lake's offsets.
+        """
+        stored = self.stored_offsets(expected)
+        return all(stored.get(tp) == off for tp, off in expected.items())
+
+    def load_state(self, keys: StateKeys) -> StateView:
+        """Read the rows the reducer needs for a batch (see ``core.projection.state_keys``)."""
+        state = StateView()
+        if keys.experiment_ids or keys.experiment_names:
+            with (
+                self._values(keys.experiment_ids) as ids,
+                self._values(keys.experiment_names) as names,
+            ):
+                for row in self._rows(
+                    f"{_select('experiments')} WHERE experiment_id IN (SELECT v FROM {ids}) "
+                    f"OR name IN (SELECT v FROM {names})"
+                ):
+                    state.experiments[row[0]] = ExperimentRow(*row)
+        if keys.run_ids:
+            with self._values(keys.run_ids) as ids:
+                for row in self._rows(f"{_select('runs')} WHERE run_id IN (SELECT v FROM {ids})"):
+                    state.runs[row[0]] = RunRow(*row)
+        if keys.param_run_ids:
+            with self._values(keys.param_run_ids) as ids:
+                for run_id, key, value in self._rows(
+                    f"{_select('params')} WHERE run_id IN (SELECT v FROM {ids})"
+                ):
+                    state.params[(run_id, key)] = value
+        if keys.model_names:
+            with self._values(keys.model_names) as names:
+                where = f" WHERE name IN (SELECT v FROM {names})"
+                for row in self._rows(_select("registered_models") + where):
+                    state.models[row[0]] = ModelRow(*row)
+                for row in self._rows(_select("model_versions") + where):
+                    state.versions[(row[0], row[1])] = VersionRow(*row)
+                for name, alias, version in self._rows(_select("registered_model_aliases") + where):
+                    state.aliases[(name, alias)] = version
+        if keys.event_ids:
+            # Ids are time-ordered and files hold contiguous batches, so the range
+            # predicate lets DuckLake skip every older file by its min/max stats.
+            with self._values(keys.event_ids) as ids:
+                state.seen_event_ids = {
+                    r[0]
+                    for r in self._rows(
+                        f"SELECT event_id FROM {CATALOG}.events WHERE event_id >= ? "
+                        f"AND event_id IN (SELECT v FROM {ids})",
+                        [min(keys.event_ids)],
+                    )
+                }
+        return state
+
+    def write_batch(
+        self,
+        result: BatchResult,
+        next_offsets: Mapping[TopicPartition, int],
+        *,
+        now_ms: int,
+        status: StatusRow | None = None,
+    ) -> int:
+        """Write everything a reduced batch changes, inside the open transaction.
+
+        Args:
+            result: the reducer's output.
+            next_offsets: per partition, the offset after the last message of the batch.
+            now_ms: wall-clock time, for ``rejected_events.rejected_at``.
+            status: a ``materializer_status`` row to upsert with the batch, if due.
+
+        Returns:
+            Number of rows written (metric points included, raw events excluded).
+        """
+        written = 0
+        for table, names in result.purges.items():
+            with self._values(names) as view:
+                self._exec(f"DELETE FROM {CATALOG}.{table} WHERE name IN (SELECT v FROM {view})")
+        for table, changes in result.upserts.items():
+            written += self._upsert(TABLES_BY_NAME[table], changes)
+        for table, rows in result.appends.items():
+            written += self._insert(TABLES_BY_NAME[table], rows)
+        written += self._write_metrics(result)
+        self._archive(result)
+        self._reject(result.rejections, now_ms)
+        offsets = {(t, p): (t, p, o) for (t, p), o in next_offsets.items()}
+        self._upsert(TABLES_BY_NAME["consumer_offsets"], offsets)
+        if status is not None:
+            status_table = TABLES_BY_NAME["materializer_status"]
+            self._upsert(status_table, {(status.member_id,): _status(status)})
+        return written
+
+    # -- helpers -----------------------------------------------------------------------------
+
+    def _exec(self, sql: str, params: Sequence[Any] | None = None) -> None:
+        try:
+            self._con.execute(sql, params)
+        except duckdb.Error as exc:
+            raise LakeError(f"lake write failed: {exc}") from exc
+
+    def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        try:
+            return self._con.execute(sql, params).fetchall()
+        except duckdb.Error as exc:
+            raise LakeError(f"lake read failed: {exc}") from exc
+
+    @contextmanager
+    def _values(self, values: Iterable[str]) -> Iterator[str]:
+        """A one-column view ``v`` of strings for ``IN (SELECT v FROM view)``.
+
+        Why not a list parameter: DuckDB's Python binding tries to import pandas
+        for every element of a list parameter, which costs milliseconds per batch.
+        """
+        view = self._view(pa.table({"v": pa.array(sorted(values), pa.string())}))
+        try:
+            yield view
+        finally:
+            self._con.unregister(view)
+
+    def _view(self, data: pa.Table) -> str:
+        self._seq += 1
+        name = f"_rs_arrow_{self._seq}"
+        self._con.register(name, data)
+        return name
+
+    def _insert(self, table: Table, rows: Sequence[Sequence[Any]]) -> int:
+        if not rows:
+            return 0
+        view = self._view(arrow_table(table, rows))
+        try:
+            self._exec(f"INSERT INTO {CATALOG}.{table.name} SELECT * FROM {view}")
+        finally:
+            self._con.unregister(view)
+        return len(rows)
+
+    def _upsert(self, table: Table, changes: Mapping[Any, Sequence[Any] | None]) -> int:
+        if not changes:
+            return 0
+        if table.name not in _INSERT_ONLY:
+            key_cols = [c for c in table.columns if c[0] in table.key]
+            keys = arrow_table(Table("keys", tuple(key_cols)), list(changes))
+            view = self._view(keys)
+            cols = ", ".join(quote_ident(c) for c in table.key)
+            try:
+                self._exec(
+                    f"DELETE FROM {CATALOG}.{table.name} "
+                    f"WHERE ({cols}) IN (SELECT {cols} FROM {view})"
+                )
+            finally:
+                self._con.unregister(view)
+        return self._insert(table, [row for row in changes.values() if row is not None])
+
+    def _write_metrics(self, result: BatchResult) -> int:
+        blocks = result.metric_blocks
+        if not blocks:
+            return 0
+        run_ids: list[str] = []
+        keys: list[str] = []
+        values: list[float] = []
+        steps: list[int] = []
+        stamps: list[int] = []
+        # Grouped by run, so each file's row groups cover few runs (cheap clustering
+        # until compaction sorts by run, key and step).
+        for b in sorted(blocks, key=lambda b: b.run_id):
+            run_ids.extend([b.run_id] * len(b.keys))
+            keys.extend(b.keys)
+            values.extend(b.values)
+            steps.extend(b.steps)
+            stamps.extend(b.timestamps)
+        points = pa.table(
+            {
+                "run_id": pa.array(run_ids, pa.string()),
+                "key": pa.array(keys, pa.string()),
+                "value": pa.array(values, pa.float64()),
+                "step": pa.array(steps, pa.int64()),
+                "timestamp": pa.array(stamps, pa.int64()),
+            }
+        )
+        view = self._view(points)
+        try:
+            self._exec(f"INSERT INTO {CATALOG}.metrics SELECT * FROM {view}")
+            latest = self._merge_latest(view)
+        finally:
+            self._con.unregister(view)
+        changes = {(r[0], r[1]): r for r in latest}
+        self._upsert(TABLES_BY_NAME["latest_metrics"], changes)
+        return len(values) + len(changes)
+
+    def _merge_latest(self, view: str) -> list[tuple[Any, ...]]:
+        """Fold the batch's points into the stored summaries (the core.metrics rule, in SQL).
+
+        Two steps so the lake is read only for the few (run, key) pairs of the batch:
+        first the batch alone is summarized in memory, then each summary is combined
+        with the stored one.
+        """
+        finite = "CASE WHEN isnan(value) THEN NULL ELSE value END"
+        point = """{'value': value, 'step': step, 'ts': "timestamp"}"""
+        best = f"arg_max({point}, {latest_order_sql()})"
+        try:
+            summary = self._con.execute(
+                f"""
+                SELECT run_id, key, b.value AS value, b.step AS step, b.ts AS "timestamp",
+                       lo AS min_value, hi AS max_value, n AS count
+                FROM (SELECT run_id, key, {best} AS b, min({finite}) AS lo, max({finite}) AS hi,
+                             count(*) AS n
+                      FROM {view} GROUP BY run_id, key)
+                """
+            ).to_arrow_table()
+            batch = self._view(summary)
+            try:
+                return self._con.execute(
+                    f"""
+                    SELECT run_id, key, b.value, b.step, b.ts, lo, hi, n FROM (
+                        SELECT run_id, key, {best} AS b, min(min_value) AS lo,
+                               max(max_value) AS hi, sum(count)::BIGINT AS n
+                        FROM (
+                            SELECT * FROM {batch}
+                            UNION ALL
+                            SELECT l.* FROM {CATALOG}.latest_metrics l
+                            SEMI JOIN {batch} s ON l.run_id = s.run_id AND l.key = s.key
+                        )
+                        GROUP BY run_id, key
+                    )
+                    """
+                ).fetchall()
+            finally:
+                self._con.unregister(batch)
+        except duckdb.Error as exc:
+            raise LakeError(f"lake read failed: {exc}") from exc
+
+    def _archive(self, result: BatchResult) -> None:
+        rows = [
+            (
+                d.event.event_id,
+                d.event.type.value,
+                d.topic,
+                d.partition,
+                d.offset,
+                d.event.produced_at,
+                d.event.experiment_id,
+                d.event.run_id,
+                d.event.model_name,
+                d.payload.decode("utf-8"),
+            )
+            for d in result.accepted
+        ]
+        self._insert(TABLES_BY_NAME["events"], rows)
+
+    def _reject(self, rejections: Sequence[Rejection], now_ms: int) -> None:
+        rows = [
+            (
+                r.event_id,
+                r.topic,
+                r.partition,
+                r.offset,
+                r.text,
+                r.payload[: REJECTED_PAYLOAD_CHARS * 4].decode("utf-8", errors="replace")[
+                    :REJECTED_PAYLOAD_CHARS
+                ],
+                now_ms,
+            )
+            for r in rejections
+        ]
+        self._insert(TABLES_BY_NAME["rejected_events"], rows)
+
+
+__all__ = ["REJECTED_PAYLOAD_CHARS", "LakeWriter", "StatusRow", "TopicPartition", "arrow_table"]

@@ -1,0 +1,328 @@
+"""The materializer: a consumer-group member that projects the log into the lake.
+
+Run it with :func:`run_materializer` (the ``runstream materialize`` command). Lake
+work happens in a worker thread so the event loop keeps heart-beating the group
+while Parquet files are written.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import threading
+import time
+from collections.abc import Iterable
+
+from runstream.config import Settings
+from runstream.errors import BrokerError, LakeError
+from runstream.kafka.consumer import ConsumerOptions, EventConsumer
+from runstream.kafka.dlq import DeadLetter, DeadLetterPublisher
+from runstream.kafka.records import Record, TopicPartition
+from runstream.lake.connection import open_lake
+from runstream.lake.maintenance import compact
+from runstream.lake.writer import LakeWriter, StatusRow
+from runstream.materializer.batch import BatchProcessor, Decoded, PreparedBatch, decode_records
+from runstream.materializer.memory import release_memory
+from runstream.materializer.options import MaterializerOptions
+from runstream.materializer.stats import Stats
+
+log = logging.getLogger("runstream.materializer")
+
+_IDLE_STATUS_S = 30.0
+
+
+class Materializer:
+    """One member of the materializer group. Construct, then ``await run(stop)``."""
+
+    def __init__(self, settings: Settings, options: MaterializerOptions | None = None) -> None:
+        self.settings = settings
+        self.options = options or MaterializerOptions.from_settings(settings)
+        self.stats = Stats()
+        # Per owned partition: the next offset the lake holds (None: nothing stored yet).
+        self._positions: dict[TopicPartition, int | None] = {}
+        self._lock = asyncio.Lock()
+        self._writer: LakeWriter | None = None
+        self._processor: BatchProcessor | None = None
+        self._consumer: EventConsumer | None = None
+        self._dlq: DeadLetterPublisher | None = None
+        self._last_status = 0.0
+        # Bumped at every seek: records fetched under an older generation are stale.
+        self._generation = 0
+        self._last_maintenance = time.monotonic()
+
+    async def run(self, stop: threading.Event) -> None:
+        """Consume and materialize until ``stop`` is set.
+
+        Raises:
+            LakeError: the lake cannot be opened at start.
+            BrokerError: the broker cannot be reached at start.
+        """
+        s, o = self.settings, self.options
+        lake = await asyncio.to_thread(open_lake, s, read_only=False)
+        self._writer = LakeWriter(lake)
+        self._processor = BatchProcessor(self._writer, artifact_root=f"s3://{s.artifacts_bucket}")
+        self._consumer = EventConsumer(
+            s.bootstrap,
+            [s.topic_events, s.topic_registry],
+            ConsumerOptions(
+                group_id=o.group_id, client_id=o.member_id, session_timeout_ms=o.session_timeout_ms
+            ),
+            on_assign=self._on_assign,
+            on_revoke=self._on_revoke,
+        )
+        self._dlq = DeadLetterPublisher(s.bootstrap, s.topic_dlq)
+        try:
+            await self._consumer.start()
+            await self._dlq.start()
+            log.info("materializer %s started (group %s)", o.member_id, o.group_id)
+            await self._pipeline(stop)
+        finally:
+            await self._consumer.stop()
+            await self._dlq.stop()
+            await asyncio.to_thread(lake.close)
+            log.info("materializer %s stopped: %s", o.member_id, self.stats.summary())
+
+    async def _pipeline(self, stop: threading.Event) -> None:
+        """Fetch and decode batch N+1 while batch N is written (two cores, two stages)."""
+        pending: asyncio.Task[None] | None = None
+        try:
+            while not stop.is_set():
+                generation = self._generation
+                records = await self._collect(stop)
+                decoded = await asyncio.to_thread(decode_records, records) if records else None
+                if pending is not None:
+                    await pending
+                    pending = None
+                if self._generation != generation:
+                    # Batch N failed, was fenced or a rebalance re-seeked while these were
+                    # fetched: they may not follow the lake's offsets. Drop and re-seek.
+                    if records:
+                        async with self._lock:
+                            await self._resync(stop, list(self._positions))
+                    continue
+                if records and decoded is not None:
+                    pending = asyncio.create_task(self._process(records, decoded, stop))
+                else:
+                    await self._idle()
+        finally:
+            if pending is not None:
+                await pending
+
+    # -- partitions ---------------------------------------------------------------------
+
+    async def _on_assign(self, tps: list[TopicPartition]) -> dict[TopicPartition, int]:
+        async with self._lock:
+            stored = await self._stored_offsets(tps)
+            for tp in tps:
+                self._positions[tp] = stored.get(tp)
+            self._generation += 1
+            log.info("assigned %s at lake offsets %s", sorted(tps), stored)
+            return stored
+
+    async def _on_revoke(self, tps: list[TopicPartition]) -> None:
+        # Waiting for the lock lets an in-flight batch finish before the partitions go.
+        async with self._lock:
+            for tp in tps:
+                self._positions.pop(tp, None)
+
+    async def _stored_offsets(self, tps: Iterable[TopicPartition]) -> dict[TopicPartition, int]:
+        assert self._writer is not None
+        return await asyncio.to_thread(self._writer.stored_offsets, list(tps))
+
+    async def _resync(self, stop: threading.Event, tps: Iterable[TopicPartition]) -> None:
+        """Re-read the lake's offsets and seek there (after a failed or fenced batch)."""
+        assert self._consumer is not None
+        wanted = [tp for tp in tps if tp in self._positions]
+        delay = self.options.retry_min_s
+        while not stop.is_set():
+            try:
+                stored = await self._stored_offsets(wanted)
+                break
+            except LakeError as exc:
+                log.warning("lake unreadable, retrying in %.1f s: %s", delay, exc)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self.options.retry_max_s)
+        else:
+            return
+        offsets = {tp: stored.get(tp) for tp in wanted}
+        self._positions.update(offsets)
+        self._generation += 1
+        await self._consumer.seek(offsets)
+
+    # -- batches --------------------------------------------------------------------------
+
+    async def _collect(self, stop: threading.Event) -> list[Record]:
+        """Fetch until the batch is full (events or bytes) or its time is up."""
+        assert self._consumer is not None
+        o = self.options
+        out: list[Record] = []
+        size = 0
+        deadline = time.monotonic() + o.max_ms / 1000
+        while len(out) < o.max_events and size < o.max_bytes and not stop.is_set():
+            remaining_ms = int((deadline - time.monotonic()) * 1000)
+            if remaining_ms <= 0:
+                break
+            try:
+                got = await self._consumer.fetch(o.max_events - len(out), remaining_ms)
+            except BrokerError as exc:
+                log.warning("fetch failed: %s", exc)
+                await asyncio.sleep(o.retry_min_s)
+                break
+            out.extend(got)
+            size += sum(len(r.value or b"") for r in got)
+        return out
+
+    async def _process(
+        self, records: list[Record], decoded: Decoded, stop: threading.Event
+    ) -> None:
+        """Materialize one batch; keeps the delivery contract of :func:`run_materializer`."""
+        assert self._processor is not None and self._consumer is not None
+        async with self._lock:
+            positions = self._positions
+            batch = [r for r in records if self._unstored(r)]
+            if not batch:
+                return
+            expected = {r.tp: positions[r.tp] for r in batch}
+            started = time.monotonic()
+            try:
+                prepared = await asyncio.to_thread(
+                    self._processor.prepare, batch, expected, status=self._status_if_due(),
+                    decoded=decoded,
+                )
+                if prepared is None:
+                    log.warning("offsets moved under this member (rebalance); re-seeking")
+                    await self._resync(stop, list(positions))
+                    return
+                await self._dead_letters(prepared, batch)
+                await asyncio.to_thread(self._processor.commit)
+            except (LakeError, BrokerError) as exc:
+                await asyncio.to_thread(self._processor.abort)
+                self.stats.failures += 1
+                delay = min(self.options.retry_min_s * 2 ** min(self.stats.failures, 8),
+                            self.options.retry_max_s)
+                log.warning("batch of %d failed, retrying in %.1f s: %s", len(batch), delay, exc)
+                await asyncio.sleep(delay)
+                await self._resync(stop, expected)
+                return
+            self.stats.failures = 0
+            positions.update(prepared.offsets)
+            self.stats.record(prepared, (time.monotonic() - started) * 1000)
+            log.debug("batch of %d committed in %.0f ms", len(batch), self.stats.last_commit_ms)
+        await self._consumer.commit(prepared.offsets)
+        del prepared, decoded, records, batch
+        release_memory()
+        await self._maybe_maintain()
+
+    def _unstored(self, record: Record) -> bool:
+        """True for a record of an owned partition that the lake does not hold yet."""
+        if record.tp not in self._positions:
+            return False
+        position = self._positions[record.tp]
+        return position is None or record.offset >= position
+
+    async def _dead_letters(self, prepared: PreparedBatch, batch: list[Record]) -> None:
+        assert self._dlq is not None
+        rejections = prepared.result.rejections
+        if not rejections:
+            return
+        keys = {(r.topic, r.partition, r.offset): r.key for r in batch}
+        await self._dlq.publish(
+            [
+                DeadLetter(
+                    j.topic, j.partition, j.offset, keys.get((j.topic, j.partition, j.offset)),
+                    j.payload, j.text, j.event_id,
+                )
+                for j in rejections
+            ]
+        )
+        for j in rejections[:5]:
+            log.warning("rejected %s:%d@%d: %s", j.topic, j.partition, j.offset, j.text[:300])
+
+    # -- status and maintenance ---------------------------------------------------------
+
+    def _status_if_due(self, every: float | None = None) -> StatusRow | None:
+        now = time.monotonic()
+        if now - self._last_status < (every or self.options.status_every_s):
+            return None
+        self._last_status = now
+        lag = self._lag()
+        row = self.stats.status_row(self.options.member_id, json.dumps(lag, sort_keys=True))
+        log.info("%s lag=%s", self.stats.summary(), sum(lag.values()))
+        return row
+
+    def _lag(self) -> dict[str, int]:
+        assert self._consumer is not None
+        out: dict[str, int] = {}
+        for tp, high in self._consumer.highwaters().items():
+            pos = self._positions.get(tp)
+            out[f"{tp[0]}:{tp[1]}"] = max(0, high - (pos or 0))
+        return out
+
+    async def _idle(self) -> None:
+        status = self._status_if_due(_IDLE_STATUS_S)
+        if status is not None and self._writer is not None:
+            async with self._lock:
+                try:
+                    await asyncio.to_thread(self._writer.write_status, status)
+                except LakeError as exc:
+                    log.warning("status not written: %s", exc)
+        await self._maybe_maintain()
+
+    async def _maybe_maintain(self) -> None:
+        every = self.options.maintenance_every_s
+        if not every or time.monotonic() - self._last_maintenance < every:
+            return
+        self._last_maintenance = time.monotonic()
+        assert self._writer is not None
+        async with self._lock:
+            try:
+                report = await asyncio.to_thread(compact, self._writer.lake)
+                log.info("maintenance: %s", report)
+            except LakeError as exc:
+                log.warning("maintenance failed (will retry later): %s", exc)
+
+
+def run_materializer(
+    settings: Settings, stop_event: threading.Event, options: MaterializerOptions | None = None
+) -> None:
+    """Run one materializer until ``stop_event`` is set (``runstream materialize``).
+
+    Delivery contract, kept by :meth:`Materializer._process` for every micro-batch:
+
+    1. On assignment (start and every rebalance) each partition is positioned at the
+       next offset stored in the lake's ``consumer_offsets`` (its beginning if none);
+       Kafka's committed offsets are never read.
+    2. A batch closes at ``max_events`` messages, ``max_bytes`` bytes or ``max_ms``.
+       Records below the position of their partition (already in the lake) and of
+       partitions no longer owned are dropped.
+    3. One lake transaction opens. It first checks that ``consumer_offsets`` still
+       holds this member's positions; if another member moved them (a rebalance
+       raced this batch), the batch is dropped and the partitions re-seek (step 1).
+    4. Messages are decoded; undecodable ones become rejections. Decoded events are
+       deduplicated by event id, within the batch and against the lake's ``events``,
+       then reduced (``core.projection``) against the state the lake holds.
+    5. In the same transaction: the projected rows, the metric points and latest
+       metrics, the raw accepted events, the rejected events, and the new offsets
+       (last offset + 1 per partition, rejected and duplicate messages included).
+    6. Rejections are published to the dead-letter topic and acknowledged by the
+       broker BEFORE the commit (at-least-once to the DLQ).
+    7. The transaction commits: rows and offsets become visible together, or not at
+       all. Any failure in steps 3-7 rolls back, waits (exponential backoff while the
+       object store or broker is down) and re-seeks to the lake's offsets.
+    8. Only then are offsets committed to Kafka, for lag tools; a failure there is
+       ignored because step 1 never reads them.
+
+    A crash at any point therefore replays exactly the messages after the last
+    committed batch; nothing is lost and nothing is applied twice.
+
+    Args:
+        settings: this process's settings.
+        stop_event: set it (from a signal handler or another thread) to stop after
+            the current batch.
+        options: tuning; defaults from ``settings``.
+    """
+    asyncio.run(Materializer(settings, options).run(stop_event))
+
+
+__all__ = ["Materializer", "run_materializer"]
