@@ -1,0 +1,192 @@
+"""Read sessions over :class:`runstream.lake.reader.LakeReader`, opened lazily.
+
+The query service may start before the materializer has created the lake, so
+the reader is started on first use, and every request until then gets a
+:class:`~runstream.errors.LakeError` (HTTP 503) that says what to do.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from runstream.config import Settings
+from runstream.errors import LakeError, QueryTimeoutError, SqlRejectedError
+from runstream.lake.connection import CATALOG
+from runstream.lake.reader import DuckLakeReader, LakeReader
+from runstream.query.lake_port import ResultTable, Row
+
+# DuckDB's exceptions for statements it cannot parse, bind or is not allowed to
+# run: the user's SQL is wrong, the lake is fine. Matched by name because only
+# runstream.lake may import duckdb.
+_USER_ERROR_FAMILIES = frozenset(
+    {
+        "ProgrammingError",
+        "DataError",
+        "PermissionException",
+        "InvalidInputException",
+        "NotImplementedException",
+    }
+)
+
+
+def _user_error(exc: LakeError) -> bool:
+    cause = exc.__cause__
+    return cause is not None and any(
+        klass.__name__ in _USER_ERROR_FAMILIES for klass in type(cause).__mro__
+    )
+
+
+class ReaderSession:
+    """A :class:`~runstream.query.lake_port.ReadSession` with one deadline for all its reads."""
+
+    def __init__(self, reader: LakeReader, timeout_s: float) -> None:
+        self._reader = reader
+        self._deadline = time.monotonic() + timeout_s
+        self._snapshot = 0
+
+    @property
+    def snapshot_id(self) -> int:
+        """The snapshot of the first read (0 before any read)."""
+        return self._snapshot
+
+    def _remaining(self) -> float:
+        remaining = self._deadline - time.monotonic()
+        if remaining <= 0:
+            raise QueryTimeoutError("the request ran past its time limit")
+        return remaining
+
+    def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        """Run one statement; return every row."""
+        result = self._reader.query(sql, params, timeout_s=self._remaining())
+        self._snapshot = self._snapshot or result.snapshot_id
+        return result.rows
+
+    def fetch_table(
+        self, sql: str, params: Sequence[Any] = (), *, max_rows: int, user_sql: bool = False
+    ) -> ResultTable:
+        """Run one statement; keep at most ``max_rows`` rows."""
+        try:
+            result = self._reader.query(sql, params, timeout_s=self._remaining(), max_rows=max_rows)
+        except QueryTimeoutError:
+            raise
+        except LakeError as exc:
+            if user_sql and _user_error(exc):
+                message = str(exc.__cause__).strip().splitlines()[0]
+                raise SqlRejectedError(message) from exc
+            raise
+        self._snapshot = self._snapshot or result.snapshot_id
+        return ResultTable(list(result.columns), result.rows, result.truncated)
+
+
+class LakeAccess:
+    """The process's lake reader, started on first use; the constructor opens nothing.
+
+    Args:
+        settings: this process's settings.
+        reader_factory: builds the reader (tests may pass their own); it must be
+            safe to share between threads.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        reader_factory: Callable[[Settings], LakeReader] | None = None,
+    ) -> None:
+        self._settings = settings
+        self._factory = reader_factory or _start_duck_reader
+        self._reader: LakeReader | None = None
+        self._lock = threading.Lock()
+        self.timeout_s = settings.sql_timeout_s
+
+    def start(self) -> bool:
+        """Try to open the lake now; False (and still usable later) when it is not there yet."""
+        try:
+            self.reader()
+        except LakeError:
+            return False
+        return True
+
+    def reader(self) -> LakeReader:
+        """The started reader.
+
+        Raises:
+            LakeError: the lake does not exist yet or cannot be attached.
+        """
+        with self._lock:
+            if self._reader is None:
+                self._reader = self._factory(self._settings)
+            return self._reader
+
+    @contextmanager
+    def session(self, timeout_s: float | None = None) -> Iterator[ReaderSession]:
+        """A read session whose reads share ``timeout_s`` (the settings' SQL timeout)."""
+        yield ReaderSession(self.reader(), timeout_s or self.timeout_s)
+
+    def close(self) -> None:
+        """Close the reader; safe to call twice."""
+        with self._lock:
+            if self._reader is not None:
+                self._reader.close()
+                self._reader = None
+
+
+# Defense in depth behind the SQL guard, for the whole DuckDB instance of the
+# reader: only the lake's own data folder stays readable, and no statement can
+# read other files or URLs, scan Python objects by name, or undo these settings.
+LOCKDOWN = (
+    "SET enable_external_access = false",
+    "SET python_enable_replacements = false",
+    "SET lock_configuration = true",
+)
+_STORED_DATA_PATH = (
+    "SELECT value FROM __ducklake_metadata_{catalog}.ducklake_metadata WHERE key = 'data_path'"
+)
+
+
+def _data_paths(reader: LakeReader, settings: Settings) -> list[str]:
+    """The lake's data folder as the catalog records it (it wins) and as configured."""
+    paths = [settings.data_path]
+    rows = reader.query(_STORED_DATA_PATH.format(catalog=CATALOG)).rows
+    paths += [str(r[0]) for r in rows if r[0]]
+    out = []
+    for path in paths:
+        if not path.startswith(("s3://", "/")):
+            path = str(Path(path).resolve())
+        out.append(path if path.endswith("/") else path + "/")
+    return list(dict.fromkeys(out))
+
+
+def lock_down(reader: LakeReader, settings: Settings) -> None:
+    """Allow the lake's data folder only, then switch off every other file and URL access.
+
+    Raises:
+        LakeError: a setting was refused.
+    """
+    allowed = ", ".join("'" + p.replace("'", "''") + "'" for p in _data_paths(reader, settings))
+    reader.query(f"SET allowed_directories = [{allowed}]")
+    for statement in LOCKDOWN:
+        reader.query(statement)
+
+
+def _start_duck_reader(settings: Settings) -> LakeReader:
+    reader = DuckLakeReader(settings)
+    try:
+        reader.start()
+        lock_down(reader, settings)
+    except LakeError as exc:
+        reader.close()
+        if "catalog" in str(exc) and "does not exist" in str(exc):
+            raise
+        raise LakeError(f"cannot open the lake read-only and locked down: {exc}") from exc
+    except Exception as exc:  # a failure of the lake package itself: still a lake failure
+        reader.close()
+        raise LakeError(f"cannot open the lake: {exc}") from exc
+    return reader
+
+
+__all__ = ["LakeAccess", "ReaderSession"]

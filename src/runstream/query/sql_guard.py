@@ -1,0 +1,265 @@
+"""The gate of ``POST /api/v1/sql``: exactly one read-only statement over the lake.
+
+The guard is lexical, and errs on refusing. A statement passes when:
+
+1. it is one statement: a ``;`` may only end it (comments and blanks may follow);
+2. it starts with SELECT, WITH, FROM, VALUES, TABLE, DESCRIBE, SHOW, SUMMARIZE,
+   PIVOT, UNPIVOT or EXPLAIN;
+3. no bare word anywhere is a statement keyword that writes or changes state
+   (INSERT, UPDATE, DELETE, CREATE, DROP, ALTER, ATTACH, DETACH, COPY, EXPORT,
+   IMPORT, INSTALL, LOAD, SET, RESET, PRAGMA, CALL, CHECKPOINT, VACUUM, BEGIN,
+   COMMIT, ROLLBACK, USE, PREPARE, EXECUTE, ...);
+4. no function called is one that reads files or the network, scans another
+   database, reveals secrets or settings, or changes the lake (``read_*``,
+   ``*_scan``, ``glob``, ``query``, ``getenv``, ``ducklake_*``, ...);
+5. no relation is a file: a string literal, or a quoted name holding ``.``,
+   ``/``, ``\\``, ``:``, ``*`` or ``?``, right after FROM, JOIN, a comma of a
+   FROM list, DESCRIBE, SHOW, SUMMARIZE or TABLE is refused (DuckDB would read
+   ``FROM 'x.csv'`` or ``FROM "x.parquet"`` as a file);
+6. the DuckLake catalog's own tables (``__ducklake_metadata_*``) stay hidden.
+
+Behind this guard the reader's database instance has external access switched
+off and its configuration locked (:mod:`runstream.query.lake_bridge`), and runs
+each statement under a row limit and a time limit.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from runstream.errors import SqlRejectedError
+
+MAX_SQL_LENGTH = 100_000
+
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+_FIRST_WORDS = _words("SELECT WITH FROM VALUES TABLE DESCRIBE SHOW SUMMARIZE PIVOT UNPIVOT EXPLAIN")
+_FORBIDDEN_WORDS = _words(
+    """
+    INSERT UPDATE DELETE MERGE UPSERT CREATE DROP ALTER TRUNCATE ATTACH DETACH COPY EXPORT
+    IMPORT INSTALL LOAD FORCE SET RESET PRAGMA CALL CHECKPOINT VACUUM BEGIN COMMIT ROLLBACK
+    ABORT TRANSACTION USE GRANT REVOKE PREPARE EXECUTE DEALLOCATE SECRET COMMENT
+    """
+)
+_FORBIDDEN_FUNCTIONS = _words(
+    """
+    glob query query_table getenv current_setting set_variable which_secret
+    load_aws_credentials sniff_csv checkpoint force_checkpoint json_execute_serialized_sql
+    enable_logging disable_logging truncate_duckdb_logs
+    """
+)
+_FORBIDDEN_PREFIXES = tuple(
+    _words("read_ parquet_ ducklake_ iceberg_ delta_ sqlite_ postgres_ mysql_ pragma_ from_")
+    | _words("http s3_ azure_ gcs_")
+)
+_FORBIDDEN_SUFFIXES = ("_scan", "_query", "_execute", "_attach", "_secret", "_secrets")
+# Introspection that only describes the lake's tables; every other duckdb_*
+# function can reveal paths, settings or secrets.
+_ALLOWED_DUCKDB = _words(
+    """
+    duckdb_tables duckdb_columns duckdb_views duckdb_types duckdb_functions duckdb_keywords
+    duckdb_schemas duckdb_constraints duckdb_indexes
+    """
+)
+_RELATION_WORDS = _words("FROM JOIN DESCRIBE SHOW SUMMARIZE TABLE")
+_CLAUSE_END = _words(
+    """
+    WHERE GROUP HAVING ORDER LIMIT OFFSET QUALIFY WINDOW UNION EXCEPT INTERSECT SELECT
+    RETURNING USING SAMPLE
+    """
+)
+# Words after which "(" opens a subquery or a list, not a function call.
+_NOT_CALLS = _words(
+    """
+    IN EXISTS FROM JOIN AS ANY ALL SOME ON WHERE AND OR NOT SELECT WITH UNION EXCEPT
+    INTERSECT HAVING BY WHEN THEN ELSE CASE LATERAL USING VALUES RECURSIVE OVER FILTER WITHIN
+    DISTINCT RETURNING LIMIT OFFSET QUALIFY MATERIALIZED IS LIKE ILIKE BETWEEN EXPLAIN TABLE
+    PIVOT UNPIVOT SUMMARIZE DESCRIBE
+    """
+)
+_FILE_CHARS = re.compile(r"[./\\:*?]")
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*")
+_DOLLAR = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)?\$")
+
+
+@dataclass(frozen=True)
+class _Tok:
+    kind: str  # word, ident (double-quoted), string, punct, other
+    text: str
+    pos: int
+
+
+def _reject(message: str, pos: int | None = None) -> SqlRejectedError:
+    where = f" (at character {pos})" if pos is not None else ""
+    return SqlRejectedError(message + where)
+
+
+def _tokens(sql: str) -> list[_Tok]:
+    """Split SQL into words, quoted identifiers, strings and punctuation; drop comments."""
+    out: list[_Tok] = []
+    i, n = 0, len(sql)
+    while i < n:
+        c = sql[i]
+        if c.isspace():
+            i += 1
+        elif sql.startswith("--", i):
+            end = sql.find("\n", i)
+            i = n if end < 0 else end + 1
+        elif sql.startswith("/*", i):
+            end = sql.find("*/", i + 2)
+            if end < 0:
+                raise _reject("unterminated /* comment", i)
+            i = end + 2
+        elif c == "'" or (c in "eE" and sql.startswith("'", i + 1)):
+            start = i
+            escapes = c != "'"
+            i += 2 if escapes else 1
+            chunk: list[str] = []
+            while True:
+                if i >= n:
+                    raise _reject("unterminated string", start)
+                if escapes and sql[i] == "\\":
+                    chunk.append(sql[i + 1 : i + 2])
+                    i += 2
+                elif sql[i] == "'":
+                    if sql.startswith("'", i + 1):
+                        chunk.append("'")
+                        i += 2
+                    else:
+                        i += 1
+                        break
+                else:
+                    chunk.append(sql[i])
+                    i += 1
+            out.append(_Tok("string", "".join(chunk), start))
+        elif c == '"':
+            start, i = i, i + 1
+            chunk = []
+            while True:
+                if i >= n:
+                    raise _reject("unterminated quoted name", start)
+                if sql[i] == '"':
+                    if sql.startswith('"', i + 1):
+                        chunk.append('"')
+                        i += 2
+                        continue
+                    i += 1
+                    break
+                chunk.append(sql[i])
+                i += 1
+            out.append(_Tok("ident", "".join(chunk), start))
+        elif c == "$" and (tag := _DOLLAR.match(sql, i)) is not None:
+            end = sql.find(tag.group(), tag.end())
+            if end < 0:
+                raise _reject("unterminated $-quoted string", i)
+            out.append(_Tok("string", sql[tag.end() : end], i))
+            i = end + len(tag.group())
+        elif (word := _WORD.match(sql, i)) is not None:
+            out.append(_Tok("word", word.group(), i))
+            i = word.end()
+        else:
+            out.append(_Tok("punct" if c in "(),;." else "other", c, i))
+            i += 1
+    return out
+
+
+def _function_refused(name: str) -> bool:
+    low = name.lower()
+    if low.startswith("duckdb_"):
+        return low not in _ALLOWED_DUCKDB
+    return (
+        low in _FORBIDDEN_FUNCTIONS
+        or low.startswith(_FORBIDDEN_PREFIXES)
+        or low.endswith(_FORBIDDEN_SUFFIXES)
+    )
+
+
+def check_sql(sql: str) -> str:
+    """Return the statement (without a final ``;``) if it passes the rules above.
+
+    Raises:
+        SqlRejectedError: with the rule it broke and where.
+    """
+    if not isinstance(sql, str) or not sql.strip():
+        raise _reject("empty SQL: send one SELECT statement")
+    if len(sql) > MAX_SQL_LENGTH:
+        raise _reject(f"SQL is {len(sql)} characters long; the limit is {MAX_SQL_LENGTH}")
+    if "\x00" in sql:
+        raise _reject("SQL must not contain NUL characters")
+    tokens = _tokens(sql)
+    semis = [t for t in tokens if t.text == ";" and t.kind == "punct"]
+    if semis and (len(semis) > 1 or tokens[-1] is not semis[0]):
+        raise _reject("only one statement is allowed", semis[0].pos)
+    body = [t for t in tokens if t.kind != "punct" or t.text != ";"]
+    if not body:
+        raise _reject("empty SQL: send one SELECT statement")
+    first = body[0]
+    if first.kind != "word" or first.text.upper() not in _FIRST_WORDS:
+        allowed = ", ".join(sorted(_FIRST_WORDS))
+        raise _reject(f"only read-only queries are allowed: start with one of {allowed}", first.pos)
+    _check_tokens(body)
+    end = semis[0].pos if semis else len(sql)
+    return sql[:end].rstrip()
+
+
+def _check_tokens(body: list[_Tok]) -> None:
+    parens: list[bool] = []  # True: the "(" opened a function call
+    relation_depth: set[int] = set()
+    expect_relation = False
+    prev: _Tok | None = None
+    for index, tok in enumerate(body):
+        upper = tok.text.upper() if tok.kind == "word" else ""
+        depth = len(parens)
+        if expect_relation:
+            expect_relation = False
+            if tok.kind == "string" or (tok.kind == "ident" and _FILE_CHARS.search(tok.text)):
+                raise _reject("reading files is not allowed: query the lake's tables", tok.pos)
+        if tok.kind in ("word", "ident") and tok.text.lower().startswith("__ducklake_metadata"):
+            raise _reject("the lake catalog's internal tables are not queryable", tok.pos)
+        if tok.kind == "word" and upper in _FORBIDDEN_WORDS:
+            raise _reject(f"{upper} is not allowed: the SQL endpoint is read-only", tok.pos)
+        # A subquery inside a call's parentheses (ARRAY(SELECT ...), or FROM-first
+        # right after "(") has relations of its own: check them like any other.
+        if (
+            parens
+            and parens[-1]
+            and (
+                upper in ("SELECT", "WITH")
+                or (upper == "FROM" and prev is not None and prev.text == "(")
+            )
+        ):
+            parens[-1] = False
+        nxt = body[index + 1] if index + 1 < len(body) else None
+        called = nxt is not None and nxt.text == "(" and tok.kind in ("word", "ident")
+        if (
+            called
+            and (tok.kind == "ident" or upper not in _NOT_CALLS)
+            and _function_refused(tok.text)
+        ):
+            raise _reject(f"function {tok.text}() is not allowed", tok.pos)
+        if tok.kind == "punct" and tok.text == "(":
+            is_call = (
+                prev is not None
+                and prev.kind in ("word", "ident")
+                and (prev.kind == "ident" or prev.text.upper() not in _NOT_CALLS)
+            )
+            parens.append(is_call)
+        elif tok.kind == "punct" and tok.text == ")":
+            relation_depth.discard(depth)
+            if parens:
+                parens.pop()
+        elif upper in _RELATION_WORDS and not (parens and parens[-1]):
+            expect_relation = True
+            relation_depth.add(depth)
+        elif upper in _CLAUSE_END:
+            relation_depth.discard(depth)
+        elif tok.kind == "punct" and tok.text == "," and depth in relation_depth:
+            expect_relation = True
+        prev = tok
+
+
+__all__ = ["MAX_SQL_LENGTH", "check_sql"]
