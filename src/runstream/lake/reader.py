@@ -76,16 +76,142 @@ class LakeReader(Protocol):
         ...
 
 
+# Idle cursors kept per reader; each has ``USE lake`` done, so a read pays only for
+# its own statements. More concurrent reads than this open (and then close) extras.
+_POOL_SIZE = 16
+
+
+class ReadTransaction:
+    """Reads of one request in one transaction on one pooled cursor: one snapshot for all.
+
+    The transaction and its snapshot id are opened by the first read, so DuckLake
+    looks up the snapshot once and caches the catalog for every later statement.
+    Obtain it from :meth:`DuckLakeReader.transaction`; :meth:`close` it (or use it as
+    a context manager) to hand the cursor back.
+    """
+
+    def __init__(self, reader: DuckLakeReader) -> None:
+        self._reader = reader
+        self._cur: duckdb.DuckDBPyConnection | None = None
+        self._snapshot = 0
+        self._closed = False
+
+    @property
+    def snapshot_id(self) -> int:
+        """The snapshot every read of this transaction sees (0 before the first read)."""
+        return self._snapshot
+
+    def query(
+        self,
+        sql: str,
+        params: Sequence[object] = (),
+        *,
+        timeout_s: float | None = None,
+        max_rows: int | None = None,
+    ) -> QueryResult:
+        """Run one read in this transaction (see :meth:`DuckLakeReader.query`)."""
+        result = self._run(_fetch(sql, params, max_rows), timeout_s)
+        return QueryResult(result.columns, result.rows, self._snapshot, result.truncated)
+
+    def query_arrow(
+        self, sql: str, params: Sequence[object] = (), *, timeout_s: float | None = None
+    ) -> ArrowResult:
+        """Run one read in this transaction and return an Arrow table."""
+        return ArrowResult(self._run(_fetch_arrow(sql, params), timeout_s), self._snapshot)
+
+    def _run(self, run: Any, timeout_s: float | None) -> Any:
+        if self._closed:
+            raise LakeError("read transaction used after close()")
+        if self._cur is None:
+            cur = self._reader._acquire()
+            try:
+                self._snapshot = _begin(cur)
+            except duckdb.Error as exc:
+                self._reader._release(cur, healthy=False)
+                raise LakeError(f"lake query failed: {exc}") from exc
+            self._cur = cur
+        try:
+            return _timed(self._cur, run, timeout_s)
+        except (LakeError, QueryTimeoutError):
+            # A failed statement aborts the transaction: drop the cursor; the next
+            # read (if any) starts a fresh transaction and keeps the first snapshot id.
+            cur, self._cur = self._cur, None
+            self._reader._release(cur, healthy=False)
+            raise
+
+    def close(self) -> None:
+        """End the transaction and return the cursor to the pool; safe to call twice."""
+        self._closed = True
+        cur, self._cur = self._cur, None
+        if cur is None:
+            return
+        try:
+            cur.execute("ROLLBACK")
+        except duckdb.Error:
+            self._reader._release(cur, healthy=False)
+            return
+        self._reader._release(cur, healthy=True)
+
+    def __enter__(self) -> ReadTransaction:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _fetch(sql: str, params: Sequence[object], max_rows: int | None) -> Any:
+    def run(cur: duckdb.DuckDBPyConnection) -> QueryResult:
+        cur.execute(sql, list(params))
+        columns = [d[0] for d in cur.description or []]
+        if max_rows is None:
+            return QueryResult(columns, cur.fetchall(), 0)
+        rows = cur.fetchmany(max_rows + 1)
+        return QueryResult(columns, rows[:max_rows], 0, truncated=len(rows) > max_rows)
+
+    return run
+
+
+def _fetch_arrow(sql: str, params: Sequence[object]) -> Any:
+    def run(cur: duckdb.DuckDBPyConnection) -> pa.Table:
+        return cur.execute(sql, list(params)).to_arrow_table()
+
+    return run
+
+
+def _begin(cur: duckdb.DuckDBPyConnection) -> int:
+    """Start a transaction on ``cur``; return the snapshot id it reads."""
+    cur.execute("BEGIN TRANSACTION")
+    row = cur.execute(f"SELECT id FROM {CATALOG}.current_snapshot()").fetchone()
+    return int(row[0]) if row else 0
+
+
+def _timed(cur: duckdb.DuckDBPyConnection, run: Any, timeout_s: float | None) -> Any:
+    timer = threading.Timer(timeout_s, cur.interrupt) if timeout_s else None
+    try:
+        if timer is not None:
+            timer.start()
+        return run(cur)
+    except duckdb.InterruptException as exc:
+        raise QueryTimeoutError(f"query ran past its time limit of {timeout_s} s") from exc
+    except duckdb.Error as exc:
+        raise LakeError(f"lake query failed: {exc}") from exc
+    finally:
+        if timer is not None:
+            timer.cancel()
+
+
 class DuckLakeReader:
     """:class:`LakeReader` over a read-only DuckLake attach; safe to share between threads.
 
     Construct it, then :meth:`start` it (or use :func:`open_reader`); nothing is
-    opened before ``start``.
+    opened before ``start``. Cursors are pooled with ``USE lake`` already done.
     """
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
         self._lake: Lake | None = None
+        self._pool: list[duckdb.DuckDBPyConnection] = []
+        self._pool_lock = threading.Lock()
 
     def start(self) -> None:
         """Attach the lake read-only.
@@ -98,9 +224,40 @@ class DuckLakeReader:
 
     def close(self) -> None:
         """Detach; safe to call twice."""
+        with self._pool_lock:
+            idle, self._pool = self._pool, []
+        for cur in idle:
+            cur.close()
         if self._lake is not None:
             self._lake.close()
             self._lake = None
+
+    def _acquire(self) -> duckdb.DuckDBPyConnection:
+        with self._pool_lock:
+            if self._pool:
+                return self._pool.pop()
+        if self._lake is None:
+            raise LakeError("lake reader used before start()")
+        try:
+            cur = self._lake.con.cursor()
+            cur.execute(f"USE {CATALOG}")
+        except duckdb.Error as exc:
+            raise LakeError(f"lake query failed: {exc}") from exc
+        return cur
+
+    def _release(self, cur: duckdb.DuckDBPyConnection, *, healthy: bool) -> None:
+        if healthy and self._lake is not None:
+            with self._pool_lock:
+                if len(self._pool) < _POOL_SIZE:
+                    self._pool.append(cur)
+                    return
+        cur.close()
+
+    def transaction(self) -> ReadTransaction:
+        """A read transaction for several statements that must see one snapshot."""
+        if self._lake is None:
+            raise LakeError("lake reader used before start()")
+        return ReadTransaction(self)
 
     def snapshot_id(self) -> int:
         """Return the newest snapshot id of the lake."""
@@ -126,52 +283,15 @@ class DuckLakeReader:
             QueryTimeoutError: the read ran past ``timeout_s``.
             LakeError: DuckDB refused or failed the query.
         """
-
-        def run(cur: duckdb.DuckDBPyConnection) -> QueryResult:
-            cur.execute(sql, list(params))
-            columns = [d[0] for d in cur.description or []]
-            if max_rows is None:
-                return QueryResult(columns, cur.fetchall(), 0)
-            rows = cur.fetchmany(max_rows + 1)
-            return QueryResult(columns, rows[:max_rows], 0, truncated=len(rows) > max_rows)
-
-        result, snapshot = self._in_snapshot(run, timeout_s)
-        return QueryResult(result.columns, result.rows, snapshot, result.truncated)
+        with self.transaction() as tx:
+            return tx.query(sql, params, timeout_s=timeout_s, max_rows=max_rows)
 
     def query_arrow(
         self, sql: str, params: Sequence[object] = (), *, timeout_s: float | None = None
     ) -> ArrowResult:
         """Run one read in its own snapshot and return an Arrow table."""
-
-        def run(cur: duckdb.DuckDBPyConnection) -> pa.Table:
-            return cur.execute(sql, list(params)).to_arrow_table()
-
-        table, snapshot = self._in_snapshot(run, timeout_s)
-        return ArrowResult(table, snapshot)
-
-    def _in_snapshot(self, run: Any, timeout_s: float | None) -> tuple[Any, int]:
-        if self._lake is None:
-            raise LakeError("lake reader used before start()")
-        cur = self._lake.con.cursor()
-        timer = threading.Timer(timeout_s, cur.interrupt) if timeout_s else None
-        try:
-            cur.execute(f"USE {CATALOG}")
-            cur.execute("BEGIN TRANSACTION")
-            row = cur.execute(f"SELECT id FROM {CATALOG}.current_snapshot()").fetchone()
-            snapshot = int(row[0]) if row else 0
-            if timer is not None:
-                timer.start()
-            result = run(cur)
-            cur.execute("ROLLBACK")
-            return result, snapshot
-        except duckdb.InterruptException as exc:
-            raise QueryTimeoutError(f"query ran past its time limit of {timeout_s} s") from exc
-        except duckdb.Error as exc:
-            raise LakeError(f"lake query failed: {exc}") from exc
-        finally:
-            if timer is not None:
-                timer.cancel()
-            cur.close()
+        with self.transaction() as tx:
+            return tx.query_arrow(sql, params, timeout_s=timeout_s)
 
 
 def open_reader(settings: Settings) -> DuckLakeReader:
@@ -181,4 +301,11 @@ def open_reader(settings: Settings) -> DuckLakeReader:
     return reader
 
 
-__all__ = ["ArrowResult", "DuckLakeReader", "LakeReader", "QueryResult", "open_reader"]
+__all__ = [
+    "ArrowResult",
+    "DuckLakeReader",
+    "LakeReader",
+    "QueryResult",
+    "ReadTransaction",
+    "open_reader",
+]

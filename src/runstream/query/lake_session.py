@@ -42,12 +42,20 @@ def _user_error(exc: LakeError) -> bool:
 
 
 class ReaderSession:
-    """A :class:`~runstream.query.lake_port.ReadSession` with one deadline for all its reads."""
+    """A :class:`~runstream.query.lake_port.ReadSession` with one deadline for all its reads.
+
+    When the reader can open a read transaction (``reader.transaction()``), every
+    statement of the session runs in it: one pooled cursor, one snapshot looked up
+    once, and DuckLake's catalog read once for all statements. Otherwise each
+    statement runs on its own and the session reports the first one's snapshot.
+    :meth:`close` ends the transaction.
+    """
 
     def __init__(self, reader: LakeReader, timeout_s: float) -> None:
         self._reader = reader
         self._deadline = time.monotonic() + timeout_s
         self._snapshot = 0
+        self._tx: Any = None
 
     @property
     def snapshot_id(self) -> int:
@@ -60,18 +68,32 @@ class ReaderSession:
             raise QueryTimeoutError("the request ran past its time limit")
         return remaining
 
+    def _target(self) -> Any:
+        if self._tx is None:
+            begin = getattr(self._reader, "transaction", None)
+            self._tx = begin() if begin is not None else self._reader
+        return self._tx
+
+    def close(self) -> None:
+        """End the read transaction, if one was opened; safe to call twice."""
+        tx, self._tx = self._tx, None
+        if tx is not None and tx is not self._reader:
+            tx.close()
+
     def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         """Run one statement; return every row."""
-        result = self._reader.query(sql, params, timeout_s=self._remaining())
+        result = self._target().query(sql, params, timeout_s=self._remaining())
         self._snapshot = self._snapshot or result.snapshot_id
-        return result.rows
+        return result.rows  # type: ignore[no-any-return]
 
     def fetch_table(
         self, sql: str, params: Sequence[Any] = (), *, max_rows: int, user_sql: bool = False
     ) -> ResultTable:
         """Run one statement; keep at most ``max_rows`` rows."""
         try:
-            result = self._reader.query(sql, params, timeout_s=self._remaining(), max_rows=max_rows)
+            result = self._target().query(
+                sql, params, timeout_s=self._remaining(), max_rows=max_rows
+            )
         except QueryTimeoutError:
             raise
         except LakeError as exc:
@@ -125,7 +147,11 @@ class LakeAccess:
     @contextmanager
     def session(self, timeout_s: float | None = None) -> Iterator[ReaderSession]:
         """A read session whose reads share ``timeout_s`` (the settings' SQL timeout)."""
-        yield ReaderSession(self.reader(), timeout_s or self.timeout_s)
+        session = ReaderSession(self.reader(), timeout_s or self.timeout_s)
+        try:
+            yield session
+        finally:
+            session.close()
 
     def close(self) -> None:
         """Close the reader; safe to call twice."""
