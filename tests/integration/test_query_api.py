@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import multiprocessing
+
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -450,6 +452,13 @@ def test_service_starts_before_the_lake_exists(stack_settings: Settings, tmp_pat
         assert ready.status_code == 503 and "materializer" in ready.json()["error"]
         resp = client.get(f"/api/v1/runs/{rid(1)}")
         assert resp.status_code == 503 and resp.json()["error"]["code"] == "lake_unavailable"
-        fill_lake(settings, history_points=10)
+        # The lake appears from another process, as the materializer would create it:
+        # two DuckDB instances writing and reading one DuckLake in one process is not
+        # what production does (and crashed DuckDB once here).
+        spawn = multiprocessing.get_context("spawn")
+        writer = spawn.Process(target=fill_lake, args=(settings,), kwargs={"history_points": 10})
+        writer.start()
+        writer.join(120)
+        assert writer.exitcode == 0
         assert client.get(f"/api/v1/runs/{rid(1)}").status_code == 200
         assert client.get("/readyz").status_code == 200
