@@ -1,0 +1,109 @@
+"""The lake reader's read transactions (DuckLake on a local folder, SQLite catalog)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from runstream.config import Settings
+from runstream.errors import LakeError
+from runstream.lake.connection import CATALOG, Lake, open_lake
+from runstream.lake.reader import DuckLakeReader
+from runstream.query.lake_session import LakeAccess
+
+
+@pytest.fixture
+def local_settings(tmp_path: Path) -> Settings:
+    return Settings(
+        home=tmp_path,
+        lake_catalog=str(tmp_path / "lake" / "catalog.sqlite"),
+        lake_data_path=str(tmp_path / "lake" / "data"),
+        artifacts_bucket="art",
+    )
+
+
+@pytest.fixture
+def writer(local_settings: Settings) -> Iterator[Lake]:
+    with open_lake(local_settings, read_only=False) as opened:
+        yield opened
+
+
+@pytest.fixture
+def reader(local_settings: Settings, writer: Lake) -> Iterator[DuckLakeReader]:
+    opened = DuckLakeReader(local_settings)
+    opened.start()
+    yield opened
+    opened.close()
+
+
+def _add_experiment(writer: Lake, experiment_id: str) -> None:
+    writer.con.execute(
+        f"INSERT INTO {CATALOG}.experiments VALUES (?, ?, NULL, 'active', 0, 0)",
+        [experiment_id, "e" + experiment_id],
+    )
+
+
+COUNT = "SELECT count(*) FROM experiments WHERE experiment_id IN ('1', '2')"
+
+
+def test_a_transaction_reads_one_snapshot_while_the_writer_commits(
+    reader: DuckLakeReader, writer: Lake
+) -> None:
+    _add_experiment(writer, "1")
+    with reader.transaction() as tx:
+        assert tx.snapshot_id == 0
+        first = tx.query(COUNT)
+        _add_experiment(writer, "2")
+        second = tx.query(COUNT)
+        assert first.rows == second.rows == [(1,)]
+        assert first.snapshot_id == second.snapshot_id == tx.snapshot_id > 0
+    after = reader.query(COUNT)
+    assert after.rows == [(2,)]
+    assert after.snapshot_id > first.snapshot_id
+
+
+def test_cursors_are_reused_and_a_failed_statement_does_not_poison_the_pool(
+    reader: DuckLakeReader, writer: Lake
+) -> None:
+    _add_experiment(writer, "1")
+    reader.query(COUNT)
+    pooled = list(reader._pool)
+    assert len(pooled) == 1
+    reader.query(COUNT)
+    assert reader._pool == pooled
+    with pytest.raises(LakeError):
+        reader.query("SELECT * FROM no_such_table")
+    assert reader.query(COUNT).rows == [(1,)]
+    with reader.transaction() as tx:
+        with pytest.raises(LakeError):
+            tx.query("SELECT * FROM no_such_table")
+        assert tx.query(COUNT).rows == [(1,)]
+    with pytest.raises(LakeError):
+        tx.query(COUNT)
+
+
+def test_a_request_session_keeps_its_snapshot_after_it_ends(
+    local_settings: Settings, writer: Lake
+) -> None:
+    _add_experiment(writer, "1")
+    access = LakeAccess(local_settings, reader_factory=lambda s: _started(s))
+    try:
+        with access.session() as session:
+            assert session.fetch(COUNT) == [(1,)]
+            _add_experiment(writer, "2")
+            assert session.fetch(COUNT) == [(1,)]
+            snapshot = session.snapshot_id
+        assert session.snapshot_id == snapshot > 0
+        with access.session() as session:
+            assert session.fetch(COUNT) == [(2,)]
+            assert session.snapshot_id > snapshot
+    finally:
+        access.close()
+
+
+def _started(settings: Settings) -> DuckLakeReader:
+    reader = DuckLakeReader(settings)
+    reader.start()
+    return reader
