@@ -8,9 +8,9 @@ import json
 import pytest
 from test_query_helpers import fill_lake, per_test_settings, rid
 
+from runstream.cli.query_commands import add_commands
 from runstream.config import Settings
 from runstream.errors import SqlRejectedError
-from runstream.cli.query_commands import add_commands
 
 
 @pytest.fixture(scope="module")

@@ -370,6 +370,10 @@ class LakeWriter:
             raise LakeError(f"lake read failed: {exc}") from exc
 
     def _archive(self, result: BatchResult) -> None:
+        accepted = result.accepted
+        if not accepted:
+            return
+        table = TABLES_BY_NAME["events"]
         rows = [
             (
                 d.event.event_id,
@@ -381,11 +385,19 @@ class LakeWriter:
                 d.event.experiment_id,
                 d.event.run_id,
                 d.event.model_name,
-                d.payload.decode("utf-8"),
             )
-            for d in result.accepted
+            for d in accepted
         ]
-        self._insert(TABLES_BY_NAME["events"], rows)
+        data = arrow_table(Table(table.name, table.columns[:-1]), rows)
+        # The payload (most of a batch's bytes) goes to Arrow as bytes, its UTF-8
+        # checked in C, rather than through one Python str per event.
+        payload = pa.array([d.payload for d in accepted], pa.binary()).cast(pa.string())
+        data = data.append_column(table.columns[-1][0], payload)
+        view = self._view(data)
+        try:
+            self._exec(f"INSERT INTO {CATALOG}.{table.name} SELECT * FROM {view}")
+        finally:
+            self._con.unregister(view)
 
     def _reject(self, rejections: Sequence[Rejection], now_ms: int) -> None:
         rows = [

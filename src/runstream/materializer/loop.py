@@ -30,6 +30,8 @@ from runstream.materializer.stats import Stats
 log = logging.getLogger("runstream.materializer")
 
 _IDLE_STATUS_S = 30.0
+# Assumed message size before the first fetch: a run.metrics event of 1,000 points.
+_FIRST_RECORD_BYTES = 64 * 1024
 
 
 class Materializer:
@@ -50,6 +52,8 @@ class Materializer:
         # Bumped at every seek: records fetched under an older generation are stale.
         self._generation = 0
         self._last_maintenance = time.monotonic()
+        # Mean message size of the last fetch, to size the next one (see _collect).
+        self._record_bytes = float(_FIRST_RECORD_BYTES)
 
     async def run(self, stop: threading.Event) -> None:
         """Consume and materialize until ``stop`` is set.
@@ -59,7 +63,10 @@ class Materializer:
             BrokerError: the broker cannot be reached at start.
         """
         s, o = self.settings, self.options
-        lake = await asyncio.to_thread(open_lake, s, read_only=False)
+        lake = await asyncio.to_thread(
+            open_lake, s, read_only=False,
+            memory_limit_mb=o.lake_memory_limit_mb, threads=o.lake_threads,
+        )
         self._writer = LakeWriter(lake)
         self._processor = BatchProcessor(self._writer, artifact_root=f"s3://{s.artifacts_bucket}")
         self._consumer = EventConsumer(
@@ -163,14 +170,22 @@ class Materializer:
             remaining_ms = int((deadline - time.monotonic()) * 1000)
             if remaining_ms <= 0:
                 break
+            # One fetch hands over all the consumer has prefetched (tens of MB) up to the
+            # record count asked: ask for about as many as fit in the bytes left, or a
+            # batch overshoots max_bytes and RSS follows.
+            fit = max(1, int((o.max_bytes - size) / self._record_bytes))
             try:
-                got = await self._consumer.fetch(o.max_events - len(out), remaining_ms)
+                got = await self._consumer.fetch(min(o.max_events - len(out), fit), remaining_ms)
             except BrokerError as exc:
                 log.warning("fetch failed: %s", exc)
                 await asyncio.sleep(o.retry_min_s)
                 break
+            if not got:
+                continue
+            fetched = sum(len(r.value or b"") for r in got)
+            self._record_bytes = max(1.0, fetched / len(got))
             out.extend(got)
-            size += sum(len(r.value or b"") for r in got)
+            size += fetched
         return out
 
     async def _process(
