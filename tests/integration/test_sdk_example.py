@@ -14,7 +14,6 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-import pytest
 from test_sdk_helpers import read_events
 
 from runstream.config import Settings
@@ -86,14 +85,6 @@ def test_the_wine_sweep_logs_every_event(settings: Settings) -> None:
         assert params == {"alpha", "eta0", "epochs", "model", "loss"}
 
 
-def _has_query_service() -> bool:
-    done = subprocess.run(
-        [sys.executable, "-m", "runstream.cli.main", "--help"], capture_output=True, text=True
-    )
-    return "serve" in done.stdout and "materialize" in done.stdout
-
-
-@pytest.mark.skipif(not _has_query_service(), reason="materializer and query service not built yet")
 def test_the_wine_sweep_registers_and_loads_the_champion(settings: Settings) -> None:
     apps = LocalStack(settings, with_apps=True)
     apps.start_apps()
