@@ -62,3 +62,14 @@ def test_mlflow_fluent_names_exist() -> None:
     missing = [n for n in names if not callable(getattr(runstream, n, None))]
     assert missing == []
     assert callable(runstream.sklearn.log_model) and callable(runstream.pyfunc.load_model)
+
+
+def test_the_lazy_export_lists_agree() -> None:
+    """``runstream/__init__.py`` names the fluent API three times (typing imports, the
+    lazy table, ``__all__``) so that ``import runstream`` stays cheap and typed; this
+    keeps the copies from drifting apart."""
+    from runstream.sdk import fluent
+
+    assert set(runstream._FLUENT) == set(fluent.__all__)
+    exported = {*runstream._LAZY, "MlflowClient", *runstream._SUBMODULES}
+    assert set(runstream.__all__) == exported
