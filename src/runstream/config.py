@@ -72,6 +72,7 @@ class Settings:
     batch_max_ms: int = 500
     sql_timeout_s: float = 10.0
     sql_max_rows: int = 10_000
+    search_index_max_age_s: float = 2.0
     startup_timeout_s: float = 60.0
 
     @property
@@ -193,6 +194,10 @@ _FIELDS: dict[str, tuple[str, Callable[[str, str], Any]]] = {
     "BATCH_MAX_MS": ("batch_max_ms", lambda n, raw: _parse_int(n, raw, 10, 600_000)),
     "SQL_TIMEOUT_S": ("sql_timeout_s", lambda n, raw: _parse_float(n, raw, 0.1, 3600)),
     "SQL_MAX_ROWS": ("sql_max_rows", lambda n, raw: _parse_int(n, raw, 1, 10_000_000)),
+    "SEARCH_INDEX_MAX_AGE_S": (
+        "search_index_max_age_s",
+        lambda n, raw: _parse_float(n, raw, 0, 3600),
+    ),
     "STARTUP_TIMEOUT_S": ("startup_timeout_s", lambda n, raw: _parse_float(n, raw, 1, 3600)),
 }
 

@@ -11,7 +11,8 @@ Contract of a session:
    of the session; a statement past it raises
    :class:`~runstream.errors.QueryTimeoutError`.
 3. ``snapshot_id`` is the lake snapshot the session read (the first
-   statement's, when statements run in separate transactions).
+   statement's, when statements run in separate transactions, or the run
+   index's when a search was answered from it).
 4. Database failures raise :class:`~runstream.errors.LakeError`; with
    ``user_sql=True`` a statement the database cannot parse or bind raises
    :class:`~runstream.errors.SqlRejectedError` (the user's mistake).
@@ -21,7 +22,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from runstream.query.run_index import RunIndex
 
 Row = tuple[Any, ...]
 Statement = tuple[str, Sequence[Any]]
@@ -58,6 +62,10 @@ class ReadSession(Protocol):
         self, sql: str, params: Sequence[Any] = (), *, max_rows: int, user_sql: bool = False
     ) -> ResultTable:
         """Run one statement and return at most ``max_rows`` rows with column names."""
+        ...
+
+    def run_index(self) -> RunIndex | None:
+        """A fresh in-memory index of the runs for searches, or None (search with SQL)."""
         ...
 
 

@@ -19,6 +19,8 @@ from runstream.errors import LakeError, QueryTimeoutError, SqlRejectedError
 from runstream.lake.connection import CATALOG
 from runstream.lake.reader import DuckLakeReader, LakeReader
 from runstream.query.lake_port import ResultTable, Row
+from runstream.query.run_index import RunIndex
+from runstream.query.run_index_cache import RunIndexCache
 
 # DuckDB's exceptions for statements it cannot parse, bind or is not allowed to
 # run: the user's SQL is wrong, the lake is fine. Matched by name because only
@@ -51,11 +53,14 @@ class ReaderSession:
     :meth:`close` ends the transaction.
     """
 
-    def __init__(self, reader: LakeReader, timeout_s: float) -> None:
+    def __init__(
+        self, reader: LakeReader, timeout_s: float, run_index: RunIndexCache | None = None
+    ) -> None:
         self._reader = reader
         self._deadline = time.monotonic() + timeout_s
         self._snapshot = 0
         self._tx: Any = None
+        self._run_index = run_index
 
     @property
     def snapshot_id(self) -> int:
@@ -73,6 +78,17 @@ class ReaderSession:
             begin = getattr(self._reader, "transaction", None)
             self._tx = begin() if begin is not None else self._reader
         return self._tx
+
+    def run_index(self) -> RunIndex | None:
+        """A fresh in-memory index of the runs, or None (then search the lake with SQL).
+
+        Before any other read of the session, using it makes the index's snapshot
+        the one this session reports.
+        """
+        index = self._run_index.get() if self._run_index is not None else None
+        if index is not None and not self._snapshot:
+            self._snapshot = index.snapshot_id
+        return index
 
     def close(self) -> None:
         """End the read transaction, if one was opened; safe to call twice."""
@@ -124,6 +140,8 @@ class LakeAccess:
         self._reader: LakeReader | None = None
         self._lock = threading.Lock()
         self.timeout_s = settings.sql_timeout_s
+        max_age = settings.search_index_max_age_s
+        self.run_index = RunIndexCache(self.reader, max_age) if max_age > 0 else None
 
     def start(self) -> bool:
         """Try to open the lake now; False (and still usable later) when it is not there yet."""
@@ -147,7 +165,7 @@ class LakeAccess:
     @contextmanager
     def session(self, timeout_s: float | None = None) -> Iterator[ReaderSession]:
         """A read session whose reads share ``timeout_s`` (the settings' SQL timeout)."""
-        session = ReaderSession(self.reader(), timeout_s or self.timeout_s)
+        session = ReaderSession(self.reader(), timeout_s or self.timeout_s, self.run_index)
         try:
             yield session
         finally:
@@ -155,6 +173,8 @@ class LakeAccess:
 
     def close(self) -> None:
         """Close the reader; safe to call twice."""
+        if self.run_index is not None:
+            self.run_index.wait_idle(30.0)
         with self._lock:
             if self._reader is not None:
                 self._reader.close()

@@ -63,6 +63,7 @@ __all__ = [
     "RunSearch",
     "ViewType",
     "build_search_sql",
+    "check_cursor",
     "plan_search",
     "read_page",
 ]
@@ -327,7 +328,7 @@ def _rank_and_value(fld: Field, expr: str) -> tuple[str, str]:
 def _keyset(keys: Iterable[OrderKey], cursor: Any) -> Fragment:
     """Render "strictly after the cursor row" in the sort order, from a decoded token."""
     keys = list(keys)
-    pairs, run_id = _check_cursor(keys, cursor)
+    pairs, run_id = check_cursor(keys, cursor)
     text = "run_id > ?"
     params: list[Any] = [run_id]
     # Built inside out: key i decides unless tied, then key i+1, ..., then run_id.
@@ -342,7 +343,7 @@ def _keyset(keys: Iterable[OrderKey], cursor: Any) -> Fragment:
     return text, params
 
 
-def _check_cursor(keys: list[OrderKey], cursor: Any) -> tuple[list[tuple[int, Any]], str]:
+def check_cursor(keys: list[OrderKey], cursor: Any) -> tuple[list[tuple[int, Any]], str]:
     """Check a decoded cursor fits ``keys``: ranks, value types, NULL exactly when ranked out."""
     bad = PageTokenError("Invalid page token: its cursor does not fit this query")
     if not isinstance(cursor, dict) or set(cursor) != {"k", "id"}:

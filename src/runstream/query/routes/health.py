@@ -102,6 +102,31 @@ def metrics(state: StateDep) -> Response:
                 None if health.lag_total is None else float(health.lag_total),
             ),
         ]
+    index = state.lake.run_index
+    if index is not None:
+        stats = index.stats()
+        gauges += [
+            (
+                "runstream_run_index_runs",
+                "Runs in the query service's in-memory search index.",
+                None if stats.runs is None else float(stats.runs),
+            ),
+            (
+                "runstream_run_index_snapshot_id",
+                "Lake snapshot the search index holds.",
+                None if stats.snapshot_id is None else float(stats.snapshot_id),
+            ),
+            (
+                "runstream_run_index_builds_total",
+                "Search indexes built since the service started.",
+                float(stats.builds),
+            ),
+            (
+                "runstream_run_index_last_build_seconds",
+                "How long the newest search index took to read and build.",
+                stats.last_build_s,
+            ),
+        ]
     return PlainTextResponse(
         state.metrics.render(gauges), media_type="text/plain; version=0.0.4; charset=utf-8"
     )
