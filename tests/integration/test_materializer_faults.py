@@ -1,7 +1,7 @@
-"""The object store goes away for 10 s while the materializer runs: it waits and goes on.
+"""A service goes away while the materializer runs: it waits and goes on.
 
-This test stops SeaweedFS, which the broker (Tansu) also stores its log in, so it
-runs on a private stack rather than the session's shared one.
+These tests stop SeaweedFS (which the broker, Tansu, also stores its log in) or the
+broker itself, so they run on a private stack rather than the session's shared one.
 """
 
 from __future__ import annotations
@@ -36,16 +36,25 @@ def private_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalSta
         stack.down()
 
 
+def _private_settings(stack: LocalStack, tmp_path: Path) -> Settings:
+    """Fresh topics and a fresh lake on the private stack, for one test."""
+    base = stack.settings
+    tag = uuid.uuid4().hex[:8]
+    settings: Settings = dataclasses.replace(
+        base,
+        topic_prefix=f"f{tag}",
+        lake_catalog=str(tmp_path / "catalog.sqlite"),
+        lake_data_path=f"s3://{base.lake_bucket}/f{tag}/",
+        home=tmp_path / "home",
+    )
+    ensure_topics(settings)
+    return settings
+
+
 def test_an_object_store_outage_delays_but_loses_nothing(
     private_stack: LocalStack, tmp_path: Path
 ) -> None:
-    base = private_stack.settings
-    tag = uuid.uuid4().hex[:8]
-    settings: Settings = dataclasses.replace(
-        base, topic_prefix=f"f{tag}", lake_catalog=str(tmp_path / "catalog.sqlite"),
-        lake_data_path=f"s3://{base.lake_bucket}/f{tag}/", home=tmp_path / "home",
-    )
-    ensure_topics(settings)
+    settings = _private_settings(private_stack, tmp_path)
     events = _workload(10, 300)
     items = messages(settings, events)
     produce(settings, items)
@@ -62,6 +71,48 @@ def test_an_object_store_outage_delays_but_loses_nothing(
                 lambda n: n == len(items),
                 timeout_s=120,
             )
+        assert lake.count("events") == len(events)
+        assert lake.count("metrics") == 300 * POINTS_PER_EVENT
+        assert lake.scalar("SELECT sum(count) FROM latest_metrics") == 300 * POINTS_PER_EVENT
+    finally:
+        lake.close()
+
+
+def test_a_broker_restart_delays_but_loses_nothing(
+    private_stack: LocalStack, tmp_path: Path
+) -> None:
+    settings = _private_settings(private_stack, tmp_path)
+    events = _workload(10, 300)
+    items = messages(settings, events)
+    half = len(items) // 2
+    produce(settings, items[:half])
+    lake = LakeProbe(settings)
+    broker = private_stack.broker()
+    try:
+        # Small batches: the first half is still being read when the broker goes.
+        with materializer(settings, max_events=5, retry_max_s=2.0) as thread:
+            wait_for("a first batch", lambda: lake.count("events"), lambda n: n > 0)
+            pid = broker.pid()
+            assert pid is not None
+            # SIGKILL: on SIGTERM Tansu serves on for about 5 s, long enough to drain
+            # the first half, so the outage would no longer land mid-stream.
+            broker.kill()
+            assert broker.pid() is None
+            assert lake.count("events") < half, "the outage should land mid-stream"
+            time.sleep(8)
+            private_stack.start_broker()
+            assert broker.pid() not in (None, pid)
+            assert thread.is_alive(), "the materializer gave up during the outage"
+            produce(settings, items[half:])  # the rest only exists after the restart
+            wait_for(
+                "every message",
+                lambda: lake.scalar("SELECT sum(next_offset) FROM consumer_offsets"),
+                lambda n: n == len(items),
+                timeout_s=90,
+            )
+        stored = [r[0] for r in lake.rows("SELECT event_id FROM events")]
+        assert len(stored) == len(set(stored)), "an event was stored twice"
+        assert set(stored) == {e.event_id for e in events}, "the lake and the ledger differ"
         assert lake.count("events") == len(events)
         assert lake.count("metrics") == 300 * POINTS_PER_EVENT
         assert lake.scalar("SELECT sum(count) FROM latest_metrics") == 300 * POINTS_PER_EVENT
