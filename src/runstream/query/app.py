@@ -111,7 +111,7 @@ def create_app(
     """
     state = AppState(
         settings=settings,
-        lake=lake or LakeAccess(settings),
+        lake=lake or LakeAccess(settings, index_searches=True),
         store=store or ObjectStore.from_settings(settings),
         metrics=RequestMetrics(),
     )

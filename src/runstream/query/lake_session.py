@@ -128,12 +128,17 @@ class LakeAccess:
         settings: this process's settings.
         reader_factory: builds the reader (tests may pass their own); it must be
             safe to share between threads.
+        index_searches: keep an in-memory run index for searches (the long-running
+            service does, per ``settings.search_index_max_age_s``; one-shot commands
+            do not, since they would only wait for a build at exit).
     """
 
     def __init__(
         self,
         settings: Settings,
         reader_factory: Callable[[Settings], LakeReader] | None = None,
+        *,
+        index_searches: bool = False,
     ) -> None:
         self._settings = settings
         self._factory = reader_factory or _start_duck_reader
@@ -141,7 +146,9 @@ class LakeAccess:
         self._lock = threading.Lock()
         self.timeout_s = settings.sql_timeout_s
         max_age = settings.search_index_max_age_s
-        self.run_index = RunIndexCache(self.reader, max_age) if max_age > 0 else None
+        self.run_index = (
+            RunIndexCache(self.reader, max_age) if index_searches and max_age > 0 else None
+        )
 
     def start(self) -> bool:
         """Try to open the lake now; False (and still usable later) when it is not there yet."""
