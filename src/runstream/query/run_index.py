@@ -291,7 +291,7 @@ class RunIndex:
     ) -> tuple[np.ndarray[Any, Any], list[tuple[Any, Any, Any]]]:
         """Keep the rows strictly after the cursor in search order (rule 6)."""
         pairs, last_id = cursor
-        ids = pa.array([self._ids[i] for i in rows], pa.string())
+        ids = self._runs.column("run_id").take(pa.array(rows, pa.int64()))
         after = _bools(pc.greater(ids, last_id))
         for i in reversed(range(len(keys))):
             rank, raw, _ = keys[i]
@@ -340,8 +340,7 @@ class RunIndex:
             for kind, keys in ((Kind.PARAM, params), (Kind.TAG, tags), (Kind.METRIC, metrics))
         }
         runs = []
-        for slot, (position, row) in enumerate(zip(found, rows, strict=True)):
-            del position
+        for slot, row in enumerate(rows):
             runs.append(
                 Run(
                     RunRow(**{c: row[c] for c in RUN_COLUMNS}),
