@@ -149,6 +149,15 @@ def _peak_rss_mb(pid: int) -> float:
     return float("nan")
 
 
+def _cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a process so far (NaN where /proc is missing)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return float("nan")
+
+
 def _wait(settings: Settings, target: int, proc: subprocess.Popen[bytes],
           timeout_s: float) -> tuple[float, float, float]:
     """Poll the lake until its offsets reach ``target``; returns (t_first, t_done, peak_rss)."""
@@ -208,9 +217,13 @@ def main(argv: list[str] | None = None) -> int:
         spawned = time.monotonic()
         first, done, peak = _wait(settings, len(backlog), proc, timeout_s=1800)
         drain = done - spawned
+        cpu = _cpu_s(proc.pid)
         print(f"drain: {drain:.1f} s from process start ({done - first:.1f} s from first commit)")
         print(f"  {len(backlog) / drain:,.0f} events/s, {args.points / drain:,.0f} points/s "
               f"(from first commit: {args.points / max(done - first, 1e-9):,.0f} points/s)")
+        # CPU per point does not depend on what else the machine runs, unlike the rates.
+        print(f"  materializer CPU: {cpu:.1f} s, {cpu * 1e6 / args.points:.2f} us/point "
+              f"(start-up included)")
 
         live = _metric_messages(settings, args.live_points, args.points_per_event, runs, 10**6)
         live_s = asyncio.run(_produce(settings, live))

@@ -179,10 +179,8 @@ def run_metrics(w: Working, env: Envelope[Any]) -> None:
     """``run.metrics``: points stay columnar; the lake writer explodes them in bulk."""
     run = w.active_run(env.run_id)
     body = env.body
-    w.blocks.append(
-        MetricBlock(run.run_id, list(body.keys), list(body.values), list(body.steps),
-                    list(body.timestamps))
-    )
+    # The body's columns are immutable tuples: the block shares them (no copy).
+    w.blocks.append(MetricBlock(run.run_id, body.keys, body.values, body.steps, body.timestamps))
 
 
 def run_tags(w: Working, env: Envelope[Any]) -> None:

@@ -20,7 +20,7 @@ Rules applied, in this order, for each event:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from runstream.core import project_registry, project_tracking
@@ -42,6 +42,8 @@ class Delivered:
         offset: Kafka offset.
         payload: the message value as received (archived verbatim).
         event: the decoded envelope.
+        columns: for ``run.metrics``, the points already converted for the lake by
+            whoever decoded the event (see ``MetricBlock.columns``), or None.
     """
 
     topic: str
@@ -49,6 +51,7 @@ class Delivered:
     offset: int
     payload: bytes
     event: Envelope[Any]
+    columns: Any = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,6 +212,8 @@ def reduce_batch(
                           "internal_error", f"{type(exc).__name__}: {exc}")
             )
             continue
+        if d.columns is not None and len(w.blocks) == blocks_before + 1:
+            w.blocks[-1] = replace(w.blocks[-1], columns=d.columns)
         # Only accepted ids count as seen: a retry of a rejected event is judged
         # again, exactly as it would be if it arrived in a later batch.
         seen.add(env.event_id)

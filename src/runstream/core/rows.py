@@ -9,6 +9,7 @@ tuples.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Self
 
@@ -90,13 +91,19 @@ class MetricBlock:
 
     The lake writer turns many blocks into Arrow columns at once; exploding points
     into Python objects here would cost more than everything else in the pipeline.
+    The columns are the event body's own (immutable) sequences, never copied.
+
+    ``columns`` optionally carries the same points already converted to rows of the
+    lake's ``metrics`` table (the materializer builds them while decoding, off the
+    writer's critical path); the reducer never looks at it.
     """
 
     run_id: str
-    keys: list[str]
-    values: list[float]
-    steps: list[int]
-    timestamps: list[int]
+    keys: Sequence[str]
+    values: Sequence[float]
+    steps: Sequence[int]
+    timestamps: Sequence[int]
+    columns: Any = dataclasses.field(default=None, compare=False, repr=False)
 
     def __len__(self) -> int:
         return len(self.keys)

@@ -20,7 +20,7 @@ import pyarrow as pa  # type: ignore[import-untyped]
 
 from runstream.core.metrics import latest_order_sql
 from runstream.core.projection import BatchResult, Rejection, StateKeys
-from runstream.core.rows import ExperimentRow, ModelRow, RunRow, VersionRow
+from runstream.core.rows import ExperimentRow, MetricBlock, ModelRow, RunRow, VersionRow
 from runstream.core.working import StateView
 from runstream.errors import LakeError
 from runstream.lake.connection import CATALOG, Lake
@@ -39,6 +39,10 @@ _ARROW: dict[str, pa.DataType] = {
 _INSERT_ONLY = frozenset({"params"})
 # rejected_events keeps enough of a bad payload to diagnose it; the DLQ has it all.
 REJECTED_PAYLOAD_CHARS = 65_536
+# The ``metrics`` columns after ``run_id``, as ``metric_columns`` builds them.
+_POINTS_SCHEMA = pa.schema(
+    [(name, _ARROW[typ]) for name, typ in TABLES_BY_NAME["metrics"].columns[1:]]
+)
 
 
 def arrow_table(table: Table, rows: Sequence[Sequence[Any]]) -> pa.Table:
@@ -73,6 +77,72 @@ class StatusRow:
 def _status(s: StatusRow) -> tuple[Any, ...]:
     return (s.member_id, s.updated_at, s.events_per_s, s.rows_per_s, s.last_commit_ms,
             s.rejected_total, s.lag_json)
+
+
+def metric_columns(
+    keys: Sequence[str], values: Sequence[float], steps: Sequence[int], timestamps: Sequence[int]
+) -> pa.RecordBatch | None:
+    """The points of one ``run.metrics`` event as the ``metrics`` columns after ``run_id``.
+
+    The materializer calls this while decoding (the stage that overlaps the previous
+    batch's write), so the writer only concatenates. None if a value does not fit
+    its column type; the writer then converts the event's sequences itself.
+    """
+    try:
+        return pa.RecordBatch.from_arrays(
+            [
+                pa.array(keys, pa.string()),
+                pa.array(values, pa.float64()),
+                pa.array(steps, pa.int64()),
+                pa.array(timestamps, pa.int64()),
+            ],
+            schema=_POINTS_SCHEMA,
+        )
+    except (pa.ArrowException, OverflowError, TypeError, ValueError):
+        return None
+
+
+def _points_from_columns(blocks: Sequence[MetricBlock]) -> pa.Table:
+    """The ``metrics`` rows of ``blocks`` (in that order) from their prebuilt columns.
+
+    ``run_id`` is dictionary-encoded (one small index per point instead of a copy of
+    the id): DuckDB reads it as VARCHAR.
+    """
+    names: list[str] = []
+    codes: list[pa.Array] = []
+    for b in blocks:  # sorted by run: equal run ids are adjacent
+        if not names or names[-1] != b.run_id:
+            names.append(b.run_id)
+        codes.append(pa.repeat(pa.scalar(len(names) - 1, pa.int32()), len(b)))
+    run_ids = pa.DictionaryArray.from_arrays(
+        pa.concat_arrays(codes), pa.array(names, pa.string())
+    )
+    points = pa.Table.from_batches([b.columns for b in blocks], _POINTS_SCHEMA)
+    return points.combine_chunks().add_column(0, "run_id", run_ids)
+
+
+def _points_from_lists(blocks: Sequence[MetricBlock]) -> pa.Table:
+    """The ``metrics`` rows of ``blocks`` (in that order) from their Python sequences."""
+    run_ids: list[str] = []
+    keys: list[str] = []
+    values: list[float] = []
+    steps: list[int] = []
+    stamps: list[int] = []
+    for b in blocks:
+        run_ids.extend([b.run_id] * len(b.keys))
+        keys.extend(b.keys)
+        values.extend(b.values)
+        steps.extend(b.steps)
+        stamps.extend(b.timestamps)
+    return pa.table(
+        {
+            "run_id": pa.array(run_ids, pa.string()),
+            "key": pa.array(keys, pa.string()),
+            "value": pa.array(values, pa.float64()),
+            "step": pa.array(steps, pa.int64()),
+            "timestamp": pa.array(stamps, pa.int64()),
+        }
+    )
 
 
 class LakeWriter:
@@ -295,28 +365,13 @@ class LakeWriter:
         blocks = result.metric_blocks
         if not blocks:
             return 0
-        run_ids: list[str] = []
-        keys: list[str] = []
-        values: list[float] = []
-        steps: list[int] = []
-        stamps: list[int] = []
         # Grouped by run, so each file's row groups cover few runs (cheap clustering
         # until compaction sorts by run, key and step).
-        for b in sorted(blocks, key=lambda b: b.run_id):
-            run_ids.extend([b.run_id] * len(b.keys))
-            keys.extend(b.keys)
-            values.extend(b.values)
-            steps.extend(b.steps)
-            stamps.extend(b.timestamps)
-        points = pa.table(
-            {
-                "run_id": pa.array(run_ids, pa.string()),
-                "key": pa.array(keys, pa.string()),
-                "value": pa.array(values, pa.float64()),
-                "step": pa.array(steps, pa.int64()),
-                "timestamp": pa.array(stamps, pa.int64()),
-            }
-        )
+        ordered = sorted(blocks, key=lambda b: b.run_id)
+        if all(b.columns is not None for b in ordered):
+            points = _points_from_columns(ordered)
+        else:
+            points = _points_from_lists(ordered)
         view = self._view(points)
         try:
             self._exec(f"INSERT INTO {CATALOG}.metrics SELECT * FROM {view}")
@@ -325,7 +380,7 @@ class LakeWriter:
             self._con.unregister(view)
         changes = {(r[0], r[1]): r for r in latest}
         self._upsert(TABLES_BY_NAME["latest_metrics"], changes)
-        return len(values) + len(changes)
+        return int(points.num_rows) + len(changes)
 
     def _merge_latest(self, view: str) -> list[tuple[Any, ...]]:
         """Fold the batch's points into the stored summaries (the core.metrics rule, in SQL).
@@ -390,8 +445,9 @@ class LakeWriter:
         ]
         data = arrow_table(Table(table.name, table.columns[:-1]), rows)
         # The payload (most of a batch's bytes) goes to Arrow as bytes, its UTF-8
-        # checked in C, rather than through one Python str per event.
-        payload = pa.array([d.payload for d in accepted], pa.binary()).cast(pa.string())
+        # checked in C, rather than through one Python str per event (and without
+        # a second copy through a binary array).
+        payload = pa.array([d.payload for d in accepted], pa.string())
         data = data.append_column(table.columns[-1][0], payload)
         view = self._view(data)
         try:
@@ -417,4 +473,11 @@ class LakeWriter:
         self._insert(TABLES_BY_NAME["rejected_events"], rows)
 
 
-__all__ = ["REJECTED_PAYLOAD_CHARS", "LakeWriter", "StatusRow", "TopicPartition", "arrow_table"]
+__all__ = [
+    "REJECTED_PAYLOAD_CHARS",
+    "LakeWriter",
+    "StatusRow",
+    "TopicPartition",
+    "arrow_table",
+    "metric_columns",
+]

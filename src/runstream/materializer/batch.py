@@ -20,9 +20,9 @@ from runstream.core.projection import (
     state_keys,
 )
 from runstream.errors import EventDecodeError
-from runstream.events import decode
+from runstream.events import EventType, decode
 from runstream.kafka.records import Record, TopicPartition
-from runstream.lake.writer import LakeWriter, StatusRow
+from runstream.lake.writer import LakeWriter, StatusRow, metric_columns
 
 log = logging.getLogger("runstream.materializer.batch")
 
@@ -30,7 +30,12 @@ Decoded = tuple[list[Delivered], list[Rejection]]
 
 
 def decode_records(records: Sequence[Record]) -> Decoded:
-    """Decode records into events; undecodable ones become rejections with the reason."""
+    """Decode records into events; undecodable ones become rejections with the reason.
+
+    Metric points are also converted to Arrow columns here: the pipeline decodes the
+    next batch while the current one is written, so this work leaves the writer's
+    critical path.
+    """
     delivered: list[Delivered] = []
     rejected: list[Rejection] = []
     for r in records:
@@ -43,7 +48,11 @@ def decode_records(records: Sequence[Record]) -> Decoded:
                 Rejection(r.topic, r.partition, r.offset, value, None, exc.reason, detail)
             )
             continue
-        delivered.append(Delivered(r.topic, r.partition, r.offset, value, event))
+        columns = None
+        if event.type is EventType.RUN_METRICS:
+            body = event.body
+            columns = metric_columns(body.keys, body.values, body.steps, body.timestamps)
+        delivered.append(Delivered(r.topic, r.partition, r.offset, value, event, columns))
     return delivered, rejected
 
 
