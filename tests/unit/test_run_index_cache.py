@@ -7,6 +7,7 @@ snapshot id the test moves by hand; the clock is the test's.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -114,12 +115,53 @@ def test_new_runs_are_seen_within_the_maximum_age(reader: Reader) -> None:
     add_run(reader.con, "r99", "0", "new", "zed", "RUNNING", 9999, None, "active")
     reader.snapshot = 2
     assert ids(cache) == ["r11", "r10", "r09"]  # within max age: the older snapshot
-    clock.now += 2.5  # too old now: SQL, and a rebuild starts
-    assert cache.get() is None
+    clock.now += 2.5  # too old now: a rebuild starts
+    cache.get()
     cache.wait_idle(10)
     assert ids(cache) == ["r99", "r11", "r10"]
     index = cache.get()
     assert index is not None and index.snapshot_id == 2
+
+
+def test_the_old_index_serves_while_a_refresh_runs_then_sql_past_the_grace(
+    reader: Reader,
+) -> None:
+    clock = Clock()
+    cache = cache_of(reader, clock)
+    cache.get()
+    cache.wait_idle(10)
+    old = cache.get()
+    reader.snapshot = 2
+    release = threading.Event()
+    slow_query_arrow = reader.query_arrow
+
+    def blocked(sql: str, params: Sequence[object] = ()) -> ArrowResult:
+        release.wait(10)
+        return slow_query_arrow(sql, params)
+
+    reader.query_arrow = blocked  # type: ignore[method-assign]
+    clock.now += 5.0  # past the maximum age: a refresh starts and blocks
+    assert cache.get() is old
+    clock.now += 6.0  # 11 s old: within max age + grace while the refresh runs
+    assert cache.get() is old
+    clock.now += 2.0  # 13 s old: past the grace, SQL
+    assert cache.get() is None
+    release.set()
+    cache.wait_idle(10)
+    index = cache.get()
+    assert index is not None and index.snapshot_id == 2
+
+
+def test_without_a_running_refresh_a_stale_index_is_not_served(reader: Reader) -> None:
+    clock = Clock()
+    cache = cache_of(reader, clock)
+    cache.get()
+    cache.wait_idle(10)
+    reader.fail = LakeError("down")
+    clock.now += 2.5
+    cache.get()  # the refresh fails at once
+    cache.wait_idle(10)
+    assert cache.get() is None
 
 
 def test_a_lake_with_too_many_runs_is_not_indexed(reader: Reader) -> None:
