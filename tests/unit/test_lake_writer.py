@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import random
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -13,7 +13,8 @@ from projection_support import deliver, metrics, params, run_started
 
 from runstream.config import Settings
 from runstream.core.metrics import fold_latest
-from runstream.core.projection import Delivered
+from runstream.core.projection import BatchResult, Delivered, StateKeys
+from runstream.core.working import StateView
 from runstream.events import encode, new_run_id
 from runstream.kafka.records import Record
 from runstream.lake.connection import Lake, open_lake
@@ -152,3 +153,223 @@ def test_latest_metrics_in_sql_follow_the_core_rule(lake: Lake) -> None:
             want.max_value,
         )
         assert repr(value) == repr(want.value)
+
+
+# -- the duplicate check's memory (core.stored_ids) through the real lake ----------------------
+
+
+class Topic:
+    """Records at increasing offsets on several partitions of ``TOPIC``."""
+
+    def __init__(self) -> None:
+        self.offsets: dict[int, int] = {}
+
+    def records(self, partition: int, items: Sequence[Delivered | bytes]) -> list[Record]:
+        out = []
+        for item in items:
+            value = encode(item.event) if isinstance(item, Delivered) else item
+            offset = self.offsets.get(partition, 0)
+            out.append(Record(TOPIC, partition, offset, None, value))
+            self.offsets[partition] = offset + 1
+        return out
+
+
+class Member:
+    """One materializer process: its own connection and one BatchProcessor for every batch."""
+
+    def __init__(self, lake: Lake) -> None:
+        self.writer = LakeWriter(lake)
+        self.processor = BatchProcessor(self.writer, artifact_root="s3://art")
+
+    def batch(self, records: list[Record]) -> BatchResult:
+        """Prepare and commit ``records``, expecting the offsets the lake holds."""
+        partitions = {r.tp for r in records}
+        stored = self.writer.stored_offsets(partitions)
+        prepared = self.processor.prepare(records, {tp: stored.get(tp) for tp in partitions})
+        assert prepared is not None
+        self.processor.commit()
+        return prepared.result
+
+
+def _max_event_ids(lake: Lake) -> dict[int, str | None]:
+    rows = lake.con.execute("SELECT partition, max_event_id FROM lake.consumer_offsets").fetchall()
+    return {int(p): m for p, m in rows}
+
+
+def _ids(items: list[Delivered]) -> list[str]:
+    return [d.event.event_id for d in items]
+
+
+def test_a_retry_several_batches_later_is_dropped(lake: Lake) -> None:
+    topic = Topic()
+    member = Member(lake)
+    rid = new_run_id()
+    first = deliver(metrics(rid, [("loss", 1.0, 0, 0)]))
+    member.batch(topic.records(0, [*deliver(run_started(rid)), *first]))
+    member.batch(topic.records(0, deliver(metrics(rid, [("loss", 2.0, 1, 1)]))))
+    member.batch(topic.records(0, deliver(params(rid, lr="0.1"))))
+    member.batch(topic.records(0, deliver(metrics(rid, [("loss", 3.0, 2, 2)]))))
+    last = deliver(metrics(rid, [("loss", 4.0, 3, 3)]))
+    result = member.batch(topic.records(0, [*first, *last]))  # the producer sent it again
+    assert result.duplicates == 1
+    assert _ids(result.accepted) == _ids(last)
+    assert _one(lake, "SELECT count(*) FROM lake.events") == 6
+    assert _one(lake, "SELECT count(DISTINCT event_id) FROM lake.events") == 6
+    assert _one(lake, "SELECT count(*) FROM lake.metrics") == 4
+    assert _one(lake, "SELECT count FROM lake.latest_metrics") == 4
+
+
+def test_a_member_answers_retries_of_its_own_events_without_asking_the_lake(
+    lake: Lake, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    topic = Topic()
+    member = Member(lake)
+    rid = new_run_id()
+    started = deliver(run_started(rid))
+    member.batch(topic.records(0, started))
+    asked: list[frozenset[str]] = []
+    load_state = member.writer.load_state
+
+    def spy(keys: StateKeys) -> StateView:
+        asked.append(keys.event_ids)
+        return load_state(keys)
+
+    monkeypatch.setattr(member.writer, "load_state", spy)
+    points = deliver(metrics(rid, [("m", 1.0, 0, 0)]))
+    member.batch(topic.records(0, points))
+    result = member.batch(topic.records(0, [*started, *points]))
+    assert result.duplicates == 2
+    assert asked == [frozenset(), frozenset()]  # both batches answered from memory
+    assert _one(lake, "SELECT count(*) FROM lake.events") == 2
+
+
+def test_two_members_drop_each_others_duplicates_on_other_partitions(
+    lake: Lake, local_settings: Settings
+) -> None:
+    topic = Topic()
+    rid = new_run_id()
+    with open_lake(local_settings, read_only=False) as other:
+        a, b = Member(lake), Member(other)  # a reads partition 0, b partition 1
+        a.batch(topic.records(0, deliver(run_started(rid))))
+        b.batch(topic.records(1, deliver(params(rid, lr="0.1"))))
+        from_a = deliver(metrics(rid, [("loss", 1.0, 0, 0)]))
+        a.batch(topic.records(0, from_a))
+        # After a partition-count change the producer's retry lands on b's partition.
+        from_b = deliver(metrics(rid, [("loss", 2.0, 1, 1)]))
+        result = b.batch(topic.records(1, [*from_a, *from_b]))
+        assert (result.duplicates, _ids(result.accepted)) == (1, _ids(from_b))
+        # ... and b's event comes back to a, which must notice that b committed.
+        result = a.batch(topic.records(0, [*from_b, *deliver(params(rid, seed="1"))]))
+        assert result.duplicates == 1
+        assert len(result.accepted) == 1
+    assert _one(lake, "SELECT count(*) FROM lake.events") == 5
+    assert _one(lake, "SELECT count(DISTINCT event_id) FROM lake.events") == 5
+    assert _one(lake, "SELECT count(*) FROM lake.metrics") == 2
+    assert _one(lake, "SELECT count FROM lake.latest_metrics") == 2
+
+
+def test_a_restarted_materializer_drops_a_retry_of_an_event_stored_before(
+    lake: Lake, local_settings: Settings
+) -> None:
+    topic = Topic()
+    rid = new_run_id()
+    before = Member(lake)
+    started = deliver(run_started(rid))
+    before.batch(topic.records(0, started))
+    stored = deliver(metrics(rid, [("loss", 1.0, 0, 0)]))
+    before.batch(topic.records(0, stored))
+    lake.close()
+    with open_lake(local_settings, read_only=False) as reopened:
+        after = Member(reopened)
+        new = deliver(metrics(rid, [("loss", 2.0, 1, 1)]))
+        result = after.batch(topic.records(0, [*started, *stored, *new]))
+        assert (result.duplicates, _ids(result.accepted)) == (2, _ids(new))
+        assert _one(reopened, "SELECT count(*) FROM lake.events") == 3
+        assert _one(reopened, "SELECT count(*) FROM lake.metrics") == 2
+
+
+def test_a_lake_from_an_older_release_without_max_event_ids_still_drops_retries(
+    lake: Lake,
+) -> None:
+    topic = Topic()
+    rid = new_run_id()
+    early = deliver(run_started(rid))
+    Member(lake).batch(topic.records(0, early))
+    Member(lake).batch(topic.records(1, deliver(params(rid, lr="0.1"))))
+    Member(lake).batch(topic.records(0, deliver(metrics(rid, [("loss", 1.0, 0, 0)]))))
+    lake.con.execute("UPDATE lake.consumer_offsets SET max_event_id = NULL")
+    new = deliver(metrics(rid, [("loss", 2.0, 1, 1)]))
+    result = Member(lake).batch(topic.records(0, [*early, *new]))
+    assert (result.duplicates, _ids(result.accepted)) == (1, _ids(new))
+    assert _one(lake, "SELECT count(*) FROM lake.events") == 4
+    assert _one(lake, "SELECT count(*) FROM lake.runs") == 1
+    assert _max_event_ids(lake)[0] == new[0].event.event_id
+
+
+def test_opening_a_lake_whose_offsets_lack_max_event_id_adds_the_column(
+    lake: Lake, local_settings: Settings
+) -> None:
+    topic = Topic()
+    rid = new_run_id()
+    started = deliver(run_started(rid))
+    Member(lake).batch(topic.records(0, started))
+    lake.con.execute("ALTER TABLE lake.consumer_offsets DROP COLUMN max_event_id")
+    lake.close()
+    with open_lake(local_settings, read_only=False) as reopened:
+        columns = [r[0] for r in reopened.con.execute("DESCRIBE lake.consumer_offsets").fetchall()]
+        assert columns == ["topic", "partition", "next_offset", "max_event_id"]
+        assert _max_event_ids(reopened) == {0: None}  # unknown, as written by the old release
+        new = deliver(params(rid, lr="0.1"))
+        result = Member(reopened).batch(topic.records(0, [*started, *new]))
+        assert (result.duplicates, _ids(result.accepted)) == (1, _ids(new))
+        assert _max_event_ids(reopened) == {0: new[0].event.event_id}
+        assert _one(reopened, "SELECT next_offset FROM lake.consumer_offsets") == 3
+
+
+def _metric_files(lake: Lake) -> int:
+    sql = "SELECT sum(file_count)::INTEGER FROM lake.table_info() WHERE table_name = 'metrics'"
+    count = _one(lake, sql)
+    assert isinstance(count, int)
+    return count
+
+
+def test_a_large_metrics_batch_goes_to_parquet_and_small_ones_stay_inlined(lake: Lake) -> None:
+    topic = Topic()
+    member = Member(lake)
+    rid = new_run_id()
+    member.batch(topic.records(0, deliver(run_started(rid))))
+    big = [("loss", float(step), step, step) for step in range(1500)]
+    member.batch(topic.records(0, deliver(metrics(rid, big))))
+    assert _metric_files(lake) == 1
+    small = [("loss", -1.0, 1500, 1500), ("acc", 0.5, 0, 0), ("acc", 0.75, 1, 1)]
+    member.batch(topic.records(0, deliver(metrics(rid, small))))
+    assert _metric_files(lake) == 1  # inlined in the catalog, no new tiny file
+    member.batch(topic.records(0, deliver(metrics(rid, small[1:]))))
+    assert _metric_files(lake) == 1
+    rows = lake.con.execute(
+        "SELECT key, value, step, timestamp FROM lake.metrics WHERE key = 'loss' ORDER BY step"
+    ).fetchall()
+    assert rows == [("loss", float(s), s, s) for s in range(1500)] + [("loss", -1.0, 1500, 1500)]
+    assert lake.con.execute(
+        "SELECT key, value, step, count FROM lake.latest_metrics ORDER BY key"
+    ).fetchall() == [("acc", 0.75, 1, 4), ("loss", -1.0, 1500, 1501)]
+
+
+def test_max_event_id_is_the_largest_accepted_id_of_each_partition(lake: Lake) -> None:
+    topic = Topic()
+    member = Member(lake)
+    rid = new_run_id()
+    started, points, later = deliver(
+        run_started(rid), metrics(rid, [("m", 1.0, 0, 0)]), params(rid, lr="0.1")
+    )
+    refused = deliver(metrics(new_run_id(), [("m", 1.0, 0, 0)]))  # unknown run: rejected
+    # Not in id order: the newest id is not the last record, the rejected one is newest.
+    member.batch(topic.records(0, [started, later, points, *refused]))
+    member.batch(topic.records(1, [b"not json"]))
+    assert _max_event_ids(lake) == {0: later.event.event_id, 1: ""}
+    again = member.batch(topic.records(0, [points, *deliver(params(new_run_id(), a="1"))]))
+    assert (again.duplicates, again.accepted, len(again.rejections)) == (1, [], 1)
+    other = deliver(params(rid, seed="1"), partition=1)
+    member.batch(topic.records(1, [*other, *refused]))
+    assert _max_event_ids(lake) == {0: later.event.event_id, 1: other[0].event.event_id}
+    assert _one(lake, "SELECT next_offset FROM lake.consumer_offsets WHERE partition = 0") == 6

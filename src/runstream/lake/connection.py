@@ -26,7 +26,9 @@ from runstream.lake.tables import (
     DEFAULT_EXPERIMENT_ID,
     DEFAULT_EXPERIMENT_NAME,
     TABLES,
+    Table,
     create_table_sql,
+    quote_ident,
     table_option_sql,
 )
 
@@ -34,6 +36,8 @@ CATALOG = "lake"
 # Inserts of fewer rows than this go into the catalog instead of a tiny Parquet file;
 # the maintenance job flushes them to Parquet in bulk.
 INLINING_ROW_LIMIT = 1000
+# DuckDB setting DuckLake reads the limit from for every table without its own option.
+INLINING_SETTING = "ducklake_default_data_inlining_row_limit"
 # Catalog errors worth retrying when opening: another process is initializing it.
 _TRANSIENT = ("database is locked", "Conflict", "conflict")
 _OPEN_RETRY_S = 15.0
@@ -133,7 +137,6 @@ def _attach_sql(settings: Settings, *, read_only: bool) -> str:
         if not data_path.endswith("/"):
             data_path += "/"
         options.append(f"DATA_PATH {_lit(data_path)}")
-        options.append(f"DATA_INLINING_ROW_LIMIT {INLINING_ROW_LIMIT}")
     return f"ATTACH {_lit('ducklake:' + target)} AS {CATALOG} ({', '.join(options)})"
 
 
@@ -223,6 +226,10 @@ def _open_lake(
             # DuckDB's allocator otherwise keeps up to 128 MiB of freed batch memory
             # (measured: about 20 MB less RSS between batches at 16 MB).
             con.execute(f"SET allocator_flush_threshold = '{WRITER_ALLOCATOR_FLUSH_MB}MB'")
+            # The inlining limit is this session's setting, not an ATTACH option (which
+            # would override it): the writer turns it off around inserts too large to
+            # inline (``LakeWriter`` metric batches).
+            con.execute(f"SET {INLINING_SETTING} = {INLINING_ROW_LIMIT}")
         if not read_only:
             memory_limit_mb = memory_limit_mb or WRITER_MEMORY_LIMIT_MB
         if memory_limit_mb is not None:
@@ -287,6 +294,7 @@ def create_tables(lake: Lake) -> None:
             ).fetchall()
         }
         missing = [t for t in TABLES if t.name not in existing]
+        _add_missing_columns(con, [t for t in TABLES if t.name in existing])
         if not missing:
             return
         con.execute("BEGIN")
@@ -308,6 +316,25 @@ def create_tables(lake: Lake) -> None:
         raise LakeError(f"cannot create the lake tables: {exc}") from exc
 
 
+def _add_missing_columns(con: duckdb.DuckDBPyConnection, tables: list[Table]) -> None:
+    """Add the columns a newer release defined to a lake an older one created.
+
+    Columns are only ever appended (nullable), so older rows read as NULL there.
+    """
+    present = set(
+        con.execute(
+            "SELECT table_name, column_name FROM duckdb_columns() WHERE database_name = ?",
+            [CATALOG],
+        ).fetchall()
+    )
+    for table in tables:
+        for name, typ in table.columns:
+            if (table.name, name) not in present:
+                con.execute(
+                    f"ALTER TABLE {CATALOG}.{table.name} ADD COLUMN {quote_ident(name)} {typ}"
+                )
+
+
 def _rollback(con: duckdb.DuckDBPyConnection) -> None:
     with contextlib.suppress(duckdb.Error):  # no transaction was open
         con.execute("ROLLBACK")
@@ -316,6 +343,7 @@ def _rollback(con: duckdb.DuckDBPyConnection) -> None:
 __all__ = [
     "CATALOG",
     "INLINING_ROW_LIMIT",
+    "INLINING_SETTING",
     "WRITER_MEMORY_LIMIT_MB",
     "Lake",
     "attach_read_only",

@@ -7,8 +7,10 @@ so the live lake and a rebuilt one are made by the same code.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
+from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -19,6 +21,7 @@ from runstream.core.projection import (
     reduce_batch,
     state_keys,
 )
+from runstream.core.stored_ids import StoredEventIds, StoredPosition
 from runstream.errors import EventDecodeError
 from runstream.events import EventType, decode
 from runstream.kafka.records import Record, TopicPartition
@@ -81,12 +84,46 @@ class PreparedBatch:
     rows: int
 
 
+def _ids_by_partition(events: Sequence[Delivered]) -> dict[TopicPartition, list[str]]:
+    out: dict[TopicPartition, list[str]] = defaultdict(list)
+    for d in events:
+        out[(d.topic, d.partition)].append(d.event.event_id)
+    return out
+
+
 class BatchProcessor:
     """Turns record batches into lake transactions through one :class:`LakeWriter`."""
 
     def __init__(self, writer: LakeWriter, *, artifact_root: str) -> None:
         self._writer = writer
         self._artifact_root = artifact_root
+        self._stored_ids = StoredEventIds()
+        # The prepared batch's new positions and stored ids, applied to
+        # ``_stored_ids`` once it commits.
+        self._pending: tuple[dict[TopicPartition, StoredPosition], dict[TopicPartition, list[str]]]
+        self._pending = ({}, {})
+
+    def _in_step(self, expected: Mapping[TopicPartition, int | None]) -> bool:
+        """Check the batch's partitions' offsets in the open transaction (fencing).
+
+        False if the lake's offsets differ from ``expected`` (another member wrote
+        there). Otherwise the memory of stored ids is brought in step with the lake.
+        """
+        stored = self._writer.stored_positions()
+        for tp, offset in expected.items():
+            pos = stored.get(tp)
+            if (pos.next_offset if pos else None) != offset:
+                return False
+        if not self._stored_ids.is_current({tp: p.next_offset for tp, p in stored.items()}):
+            self._stored_ids.sync(
+                {
+                    tp: p if p.max_event_id is not None
+                    # a row from an older release: look the id up once
+                    else StoredPosition(p.next_offset, self._writer.max_event_id(tp))
+                    for tp, p in stored.items()
+                }
+            )
+        return True
 
     def prepare(
         self,
@@ -124,21 +161,30 @@ class BatchProcessor:
         t1 = time.perf_counter()
         self._writer.begin()
         try:
-            if not self._writer.offsets_match(expected):
+            if not self._in_step(expected):
                 self._writer.rollback()
                 return None
-            state = self._writer.load_state(state_keys(delivered))
+            seen, ask = self._stored_ids.split(d.event.event_id for d in delivered)
+            keys = dataclasses.replace(state_keys(delivered), event_ids=frozenset(ask))
+            state = self._writer.load_state(keys)
+            state.seen_event_ids |= seen
             t2 = time.perf_counter()
             result = reduce_batch(delivered, state, artifact_root=self._artifact_root)
             result.rejections[:0] = undecodable
             offsets = next_offsets(records)
+            stored = _ids_by_partition(result.accepted)
+            positions = {
+                tp: StoredPosition(o, self._stored_ids.newest(tp, stored.get(tp, ())))
+                for tp, o in offsets.items()
+            }
             t3 = time.perf_counter()
             rows = self._writer.write_batch(
-                result, offsets, now_ms=time.time_ns() // 1_000_000, status=status
+                result, positions, now_ms=time.time_ns() // 1_000_000, status=status
             )
         except BaseException:
             self._writer.rollback()
             raise
+        self._pending = (positions, stored)
         t4 = time.perf_counter()
         log.debug(
             "batch of %d: decode %.0f ms, state %.0f ms, reduce %.0f ms, write %.0f ms",
@@ -153,15 +199,19 @@ class BatchProcessor:
             LakeError: the commit failed and nothing of the batch is visible.
         """
         started = time.perf_counter()
+        positions, stored = self._pending
+        self._pending = ({}, {})
         try:
             self._writer.commit()
         except BaseException:
             self._writer.rollback()
             raise
+        self._stored_ids.record({tp: p.next_offset for tp, p in positions.items()}, stored)
         log.debug("commit %.0f ms", (time.perf_counter() - started) * 1e3)
 
     def abort(self) -> None:
         """Roll back a prepared batch (e.g. the dead-letter topic was unreachable)."""
+        self._pending = ({}, {})
         self._writer.rollback()
 
 
