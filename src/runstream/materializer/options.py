@@ -23,7 +23,10 @@ class MaterializerOptions:
         max_events: a batch closes at this many Kafka messages.
         max_ms: a batch closes this long after its first fetch.
         max_bytes: a batch closes at this many message bytes (keeps RSS bounded
-            when every message carries thousands of metric points).
+            when every message carries thousands of metric points). Measured on
+            the throughput benchmark (2 cores, 1,000 points per message): 16 MiB
+            about 530k points/s at 620-750 MiB peak RSS, 24 MiB about 600k at
+            790-810 MiB, 28 MiB about 640k at 820-860 MiB.
         status_every_s: how often ``materializer_status`` is written.
         retry_min_s: first pause after a failed batch; doubles up to ``retry_max_s``.
         retry_max_s: longest pause between retries while the lake or broker is down.
@@ -65,7 +68,7 @@ class MaterializerOptions:
         values: dict[str, object] = {
             "max_events": settings.batch_max_events,
             "max_ms": settings.batch_max_ms,
-            "max_bytes": 16 * 1024 * 1024,
+            "max_bytes": 24 * 1024 * 1024,
             "status_every_s": 5.0,
             "retry_min_s": 0.5,
             "retry_max_s": 10.0,
