@@ -112,8 +112,9 @@ def _row(label: str, *, count: bool = False) -> Any:
 class Outcome:
     """Every number of one repeat; ``None`` where its phase was skipped."""
 
-    backlog_events_per_s: float = _row("backlog: events/s, sustained (first commit to drained)")
-    backlog_points_per_s: float = _row(
+    backlog_events_per_s: float | None = _row(
+        "backlog: events/s, sustained (first commit to drained)")
+    backlog_points_per_s: float | None = _row(
         "**backlog: points/s, sustained** (first commit to drained; target 500,000)")
     backlog_points_per_s_with_startup: float = _row(
         "backlog: points/s, from materializer process start")
@@ -141,10 +142,11 @@ class Outcome:
 
 @dataclass(frozen=True)
 class BacklogDrain:
-    """How the materializer drained the backlog."""
+    """How the materializer drained the backlog; no sustained rates (None) when the
+    first commit held all of it (a backlog smaller than one batch)."""
 
-    events_per_s: float
-    points_per_s: float
+    events_per_s: float | None
+    points_per_s: float | None
     points_per_s_with_startup: float
     cpu_us_per_point: float
 
@@ -400,15 +402,17 @@ def _drain_backlog(settings: Settings, plan: Plan, progress: LakeProgress,
     drained_at = _drained(progress, backlog_events, proc, timeout_s=1800)
     cpu_s = _cpu_s(proc.pid)
     sustained_s = max(drained_at - first_at, 1e-9)
+    after_first = first_events < backlog_events
     drain = BacklogDrain(
-        events_per_s=(backlog_events - first_events) / sustained_s,
-        points_per_s=(plan.points - first_points) / sustained_s,
+        events_per_s=(backlog_events - first_events) / sustained_s if after_first else None,
+        points_per_s=(plan.points - first_points) / sustained_s if after_first else None,
         points_per_s_with_startup=plan.points / (drained_at - spawned),
         cpu_us_per_point=cpu_s * 1e6 / plan.points,
     )
+    sustained = fmt(drain.points_per_s) if drain.points_per_s is not None else "n/a"
     _say(f"  backlog drained {drained_at - spawned:.1f} s after process start; first commit "
          f"at {first_at - spawned:.1f} s held {first_points:,} points; sustained "
-         f"{fmt(drain.points_per_s)} points/s (all points over the same time: "
+         f"{sustained} points/s (all points over the same time: "
          f"{fmt(plan.points / sustained_s)}); CPU {cpu_s:.1f} s")
     return proc, drain
 

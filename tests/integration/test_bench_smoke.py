@@ -69,3 +69,24 @@ def test_quick_benchmark_prints_and_saves_every_table(tmp_path: Path) -> None:
             assert "—" not in cells, f"{name}: a system has no value in {row}"
     assert "FAILED" not in report
     assert _leftover_pids(workdir) == [], "servers left running after the benchmark"
+
+
+@pytest.mark.timeout(300)
+def test_the_throughput_benchmark_prints_one_table_of_real_numbers() -> None:
+    run = subprocess.run(
+        [sys.executable, "-m", "benchmarks.materialize_throughput", "--repeat", "1",
+         "--points", "2000000", "--live-points", "100000", "--steady-s", "5"],
+        cwd=ROOT, capture_output=True, text=True, timeout=280, check=False,
+    )
+    assert run.returncode == 0, f"{run.stdout[-4000:]}\n{run.stderr[-4000:]}"
+    rows = {
+        cells[1].strip(" *"): cells[2].strip()
+        for line in run.stdout.splitlines()
+        if (cells := line.split("|")) and len(cells) == 6 and not set(cells[2]) <= {"-", ":", " "}
+    }
+    sustained = next(v for k, v in rows.items() if k.startswith("backlog: points/s, sustained"))
+    assert float(sustained.replace(",", "")) > 0
+    files = next(v for k, v in rows.items() if k.startswith("steady: data files created per day"))
+    assert float(files.replace(",", "")) > 0
+    assert run.stdout.count("| measurement |") == 1
+    assert "Settings:" in run.stdout or "settings" in run.stdout.lower()
