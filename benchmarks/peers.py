@@ -18,6 +18,7 @@ applications) in a work folder, on free ports; its client is this interpreter.
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import re
 import shutil
@@ -213,14 +214,39 @@ def start_runstream(workdir: Path, ports: list[int] | None = None) -> RunstreamS
     names = [f.name for f in dataclasses.fields(Ports)]
     chosen = ports or free_ports(len(names))
     ports_ = Ports(**dict(zip(names, chosen, strict=True)))
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("RUNSTREAM_")}
+    # The stack runs on defaults; only the log level passes (to debug a workload).
+    environ = {k: v for k, v in os.environ.items()
+               if not k.startswith("RUNSTREAM_") or k == "RUNSTREAM_LOG_LEVEL"}
     settings = load_settings(environ, home=workdir.resolve(), ports=ports_)
     stack = LocalStack(settings, with_apps=True)
     stack.up()
     server = RunstreamServer("runstream", settings.api_url, Path(sys.executable), settings, stack)
     try:
         _wait_http(f"{server.url}{READY_PATH}", stack.query())
+        _wait_materializing(server.url, stack.materializer())
     except BaseException:
         stack.down()
         raise
     return server
+
+
+def _wait_materializing(url: str, alive: ServiceProcess, timeout_s: float = 120) -> None:
+    """Wait until a materializer owns partitions (``/readyz`` shows its lag).
+
+    Joining the consumer group takes 5-8 s after the process starts; without this wait
+    the first points of a workload would carry that start-up, which the synchronous
+    peers do not have.
+    """
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if alive.exit_status() is not None:
+            raise RuntimeError(f"{alive.name} exited; log {alive.log_file}")
+        try:
+            with urllib.request.urlopen(f"{url}/readyz", timeout=2) as response:
+                members = json.loads(response.read()).get("materializers", [])
+            if any(m.get("lag") is not None for m in members):
+                return
+        except (OSError, ValueError):
+            pass
+        time.sleep(0.5)
+    raise RuntimeError(f"no materializer joined its group in {timeout_s}s; log {alive.log_file}")

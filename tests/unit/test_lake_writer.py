@@ -18,7 +18,7 @@ from runstream.core.working import StateView
 from runstream.events import encode, new_run_id
 from runstream.kafka.records import Record
 from runstream.lake.connection import Lake, open_lake
-from runstream.lake.writer import LakeWriter
+from runstream.lake.writer import EVENTS_INLINE_ROWS, LakeWriter
 from runstream.materializer.batch import BatchProcessor
 
 TOPIC = "t.events"
@@ -373,3 +373,33 @@ def test_max_event_id_is_the_largest_accepted_id_of_each_partition(lake: Lake) -
     member.batch(topic.records(1, [*other, *refused]))
     assert _max_event_ids(lake) == {0: later.event.event_id, 1: other[0].event.event_id}
     assert _one(lake, "SELECT next_offset FROM lake.consumer_offsets WHERE partition = 0") == 6
+
+
+def _event_files(lake: Lake) -> int:
+    sql = "SELECT sum(file_count)::INTEGER FROM lake.table_info() WHERE table_name = 'events'"
+    count = _one(lake, sql)
+    assert isinstance(count, int)
+    return count
+
+
+def test_raw_events_are_inlined_only_while_few_and_small(lake: Lake) -> None:
+    topic = Topic()
+    member = Member(lake)
+    rid = new_run_id()
+    member.batch(topic.records(0, deliver(run_started(rid), params(rid, a="1"))))
+    assert _event_files(lake) == 0  # two small events: kept in the catalog
+    # Five events of 900 points each: about 95 KB of payload, written as Parquet rather
+    # than copied into the catalog database at commit.
+    heavy = [
+        metrics(rid, [("loss", float(i), step * 1000 + i, i) for i in range(900)])
+        for step in range(5)
+    ]
+    member.batch(topic.records(0, deliver(*heavy)))
+    assert _event_files(lake) == 1
+    member.batch(topic.records(0, deliver(params(rid, b="2"))))
+    assert _event_files(lake) == 1  # the default came back: small ones inlined again
+    many = [params(rid, **{f"k{i}": "v"}) for i in range(EVENTS_INLINE_ROWS + 1)]
+    member.batch(topic.records(0, deliver(*many)))
+    assert _event_files(lake) == 2  # more than EVENTS_INLINE_ROWS events: a file
+    assert _one(lake, "SELECT count(*) FROM lake.events") == 2 + 5 + 1 + EVENTS_INLINE_ROWS + 1
+    assert _one(lake, "SELECT count(*) FROM lake.metrics") == 4500

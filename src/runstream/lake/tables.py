@@ -62,17 +62,13 @@ TABLES: tuple[Table, ...] = (
         # Not sorted: rows keep the order they were projected in (DuckLake's rowid),
         # which is the order `rebuild` replays them in.
         doc="Raw archive of every accepted event (JSON payload as received), in projection order.",
-        # Payloads are large (up to 1 MiB each): inlined into the catalog they made
-        # every commit copy megabytes into SQLite.
+        # No inlining option here: the writer inlines only batches of a few small
+        # payloads (``writer.EVENTS_INLINE_ROWS`` / ``EVENTS_INLINE_BYTES``).
         # Small row groups: a metric event is ~50 KB (up to 1 MiB), and compaction holds
         # a whole row group's payloads in memory (2048 rows needed 117 MiB at once).
         # zstd: half the bytes of the default snappy (JSON compresses well) for about
         # 10 ms more per 15 MB batch; fewer bytes to upload outweigh it.
-        options=(
-            ("data_inlining_row_limit", 10),
-            ("parquet_row_group_size", 64),
-            ("parquet_compression", "zstd"),
-        ),
+        options=(("parquet_row_group_size", 64), ("parquet_compression", "zstd")),
     ),
     Table(
         "experiments",
@@ -117,7 +113,7 @@ TABLES: tuple[Table, ...] = (
         sorted_by=("run_id", "key", "step"),
         # Sorting every batch doubled its insert time; batches arrive grouped by run
         # (the writer orders them), and compaction writes fully sorted files. DuckLake
-        # ignores this option while inlining is on: see ``LakeWriter._inlining_off``.
+        # ignores this option while inlining is on: see ``LakeWriter._inlining``.
         options=(("sort_on_insert", False),),
         doc="Full metric history; NaN and +-Inf kept as doubles.",
     ),

@@ -38,6 +38,11 @@ _ARROW: dict[str, pa.DataType] = {
 }
 # Params are immutable, so the reducer only ever emits new keys: no delete needed.
 _INSERT_ONLY = frozenset({"params"})
+# Raw events are inlined in the catalog only for a few small ones: inlined payloads are
+# written to the catalog database at every commit, and megabytes there (a few events of
+# thousands of points) held its write lock long enough to stall readers for a second.
+EVENTS_INLINE_ROWS = 10
+EVENTS_INLINE_BYTES = 64 * 1024
 # rejected_events keeps enough of a bad payload to diagnose it; the DLQ has it all.
 REJECTED_PAYLOAD_CHARS = 65_536
 # The ``metrics`` columns after ``run_id``, as ``metric_columns`` builds them.
@@ -386,7 +391,7 @@ class LakeWriter:
             points = _points_from_lists(ordered)
         view = self._view(points)
         try:
-            with self._inlining_off(points.num_rows > INLINING_ROW_LIMIT):
+            with self._inlining(0 if points.num_rows > INLINING_ROW_LIMIT else None):
                 self._exec(f"INSERT INTO {CATALOG}.metrics SELECT * FROM {view}")
             latest = self._merge_latest(view)
         finally:
@@ -396,17 +401,19 @@ class LakeWriter:
         return int(points.num_rows) + len(changes)
 
     @contextmanager
-    def _inlining_off(self, off: bool) -> Iterator[None]:
-        """Turn inlining off for an insert that is too large to be inlined anyway.
+    def _inlining(self, limit: int | None) -> Iterator[None]:
+        """Use another inlining row limit (None: the default) for the inserts inside.
 
-        Why: with inlining on, DuckLake sorts every insert into a sorted table by its
-        sort key, even with ``sort_on_insert`` off (measured: 160 instead of 60 ms for
-        348,000 points). Compaction still writes ``metrics`` sorted.
+        Metrics: 0 for an insert too large to be inlined anyway; with inlining on,
+        DuckLake sorts every insert into a sorted table by its sort key, even with
+        ``sort_on_insert`` off (measured: 160 instead of 60 ms for 348,000 points).
+        Compaction still writes ``metrics`` sorted.
+        Events: inlined only while the batch's payloads are small (see ``_archive``).
         """
-        if not off:
+        if limit is None:
             yield
             return
-        self._exec(f"SET {INLINING_SETTING} = 0")
+        self._exec(f"SET {INLINING_SETTING} = {int(limit)}")
         try:
             yield
         finally:
@@ -479,9 +486,13 @@ class LakeWriter:
         # a second copy through a binary array).
         payload = pa.array([d.payload for d in accepted], pa.string())
         data = data.append_column(table.columns[-1][0], payload)
+        small = len(accepted) <= EVENTS_INLINE_ROWS and (
+            sum(len(d.payload) for d in accepted) <= EVENTS_INLINE_BYTES
+        )
         view = self._view(data)
         try:
-            self._exec(f"INSERT INTO {CATALOG}.{table.name} SELECT * FROM {view}")
+            with self._inlining(EVENTS_INLINE_ROWS if small else 0):
+                self._exec(f"INSERT INTO {CATALOG}.{table.name} SELECT * FROM {view}")
         finally:
             self._con.unregister(view)
 

@@ -129,6 +129,8 @@ class Materializer:
             for tp in tps:
                 self._positions[tp] = stored.get(tp)
             self._generation += 1
+            # Report the new partitions at once: readiness probes wait for this row.
+            self._last_status = 0.0
             log.info("assigned %s at lake offsets %s", sorted(tps), stored)
             return stored
 

@@ -12,7 +12,12 @@ from runstream.query.lake_port import ReadSession
 
 @dataclass(frozen=True)
 class MaterializerStatus:
-    """One row of ``materializer_status``; ``lag`` sums the per-partition lag."""
+    """One row of ``materializer_status``; ``lag`` sums the per-partition lag.
+
+    ``lag`` is None while the member owns no partition (it has not joined its group
+    yet, or every partition went to other members): a member with a number there
+    materializes.
+    """
 
     member_id: str
     updated_at: int | None
@@ -42,14 +47,14 @@ class LakeHealth:
 
 
 def _lag(raw: str | None) -> int | None:
-    """Sum a ``lag_json`` object (``{"topic:partition": lag}``); None if unreadable."""
+    """Sum a ``lag_json`` object (``{"topic:partition": lag}``); None if unreadable or empty."""
     if not raw:
         return None
     try:
         data = json.loads(raw)
     except ValueError:
         return None
-    if not isinstance(data, dict):
+    if not isinstance(data, dict) or not data:
         return None
     return sum(int(v) for v in data.values() if isinstance(v, int | float) and v > 0)
 
