@@ -326,11 +326,15 @@ def test_opening_a_lake_whose_offsets_lack_max_event_id_adds_the_column(
         assert _one(reopened, "SELECT next_offset FROM lake.consumer_offsets") == 3
 
 
+def _data_files(lake: Lake, table: str) -> int:
+    sql = "SELECT sum(file_count)::INTEGER FROM lake.table_info() WHERE table_name = ?"
+    row = lake.con.execute(sql, [table]).fetchone()
+    assert row is not None and isinstance(row[0], int)
+    return row[0]
+
+
 def _metric_files(lake: Lake) -> int:
-    sql = "SELECT sum(file_count)::INTEGER FROM lake.table_info() WHERE table_name = 'metrics'"
-    count = _one(lake, sql)
-    assert isinstance(count, int)
-    return count
+    return _data_files(lake, "metrics")
 
 
 def test_a_large_metrics_batch_goes_to_parquet_and_small_ones_stay_inlined(lake: Lake) -> None:
@@ -376,10 +380,7 @@ def test_max_event_id_is_the_largest_accepted_id_of_each_partition(lake: Lake) -
 
 
 def _event_files(lake: Lake) -> int:
-    sql = "SELECT sum(file_count)::INTEGER FROM lake.table_info() WHERE table_name = 'events'"
-    count = _one(lake, sql)
-    assert isinstance(count, int)
-    return count
+    return _data_files(lake, "events")
 
 
 def test_raw_events_are_inlined_only_while_few_and_small(lake: Lake) -> None:
