@@ -25,7 +25,8 @@ third-party exception type.
     │   ├── BrokerError             Kafka-protocol broker failures
     │   ├── ObjectStoreError        S3 failures
     │   └── LakeError               DuckDB / DuckLake failures
-    │       └── QueryTimeoutError   a read that ran past its time limit
+    │       ├── QueryTimeoutError   a read that ran past its time limit
+    │       └── StatementError      a statement DuckDB cannot parse, bind or may not run
     └── DeliveryError               the SDK could not deliver events
         └── BufferFullError         the SDK buffer stayed full past the timeout
 """
@@ -129,6 +130,21 @@ class QueryTimeoutError(LakeError):
     """A read that ran past its time limit and was interrupted."""
 
 
+class StatementError(LakeError):
+    """A statement the database cannot parse or bind, or is not allowed to run.
+
+    The lake is fine; the statement is wrong. Where the statement is the user's
+    own SQL, the query service answers :class:`SqlRejectedError` with ``reason``.
+
+    Attributes:
+        reason: the database's one-line explanation.
+    """
+
+    def __init__(self, message: str, *, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
 class DeliveryError(RunstreamError):
     """The SDK could not deliver some events; the message gives the count."""
 
@@ -158,5 +174,6 @@ __all__ = [
     "ServiceError",
     "SqlRejectedError",
     "StackError",
+    "StatementError",
     "ValidationError",
 ]

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from runstream.config import Settings
-from runstream.errors import LakeError
+from runstream.errors import LakeError, SqlRejectedError, StatementError
 from runstream.lake.connection import CATALOG, Lake, open_lake
 from runstream.lake.reader import DuckLakeReader
 from runstream.query.read.session import LakeAccess
@@ -99,6 +99,25 @@ def test_a_request_session_keeps_its_snapshot_after_it_ends(
         with access.session() as session:
             assert session.fetch(COUNT) == [(2,)]
             assert session.snapshot_id > snapshot
+    finally:
+        access.close()
+
+
+def test_a_statement_the_database_refuses_is_a_statement_error_not_a_lake_failure(
+    reader: DuckLakeReader, local_settings: Settings, writer: Lake
+) -> None:
+    with pytest.raises(StatementError) as refused:
+        reader.query("SELECT * FROM no_such_table")
+    assert "no_such_table" in refused.value.reason
+    assert "\n" not in refused.value.reason
+    access = LakeAccess(local_settings, reader_factory=lambda s: _started(s))
+    try:
+        with access.session() as session:
+            with pytest.raises(SqlRejectedError, match="no_such_table"):
+                session.fetch_table("SELECT * FROM no_such_table", max_rows=5, user_sql=True)
+        with access.session() as session:
+            with pytest.raises(StatementError):
+                session.fetch_table("SELECT * FROM no_such_table", max_rows=5)
     finally:
         access.close()
 

@@ -1,20 +1,15 @@
 """The lake: DuckLake tables over a SQLite or PostgreSQL catalog, Parquet on S3 or disk.
 
-The only package that imports duckdb. Readers (the query service) use
-:class:`LakeReader` from :func:`open_reader`; the materializer writes through
-:class:`~runstream.lake.writer.LakeWriter`; table definitions live in
-:mod:`runstream.lake.tables`.
+The only package that imports duckdb. Readers (the query service) hold the read
+port, :class:`~runstream.lake.port.LakeReader`, from :func:`open_reader`; the
+materializer writes through :class:`~runstream.lake.writer.LakeWriter`; table
+definitions live in :mod:`runstream.lake.tables`.
 """
 
 from runstream.lake.connection import Lake, open_lake
 from runstream.lake.maintenance import MaintenanceReport, compact, compact_lake
-from runstream.lake.reader import (
-    ArrowResult,
-    DuckLakeReader,
-    LakeReader,
-    QueryResult,
-    open_reader,
-)
+from runstream.lake.port import ArrowResult, LakeReader, LakeTransaction, QueryResult
+from runstream.lake.reader import DuckLakeReader, open_reader
 from runstream.lake.tables import TABLES, TABLES_BY_NAME, Table
 
 __all__ = [
@@ -24,6 +19,7 @@ __all__ = [
     "DuckLakeReader",
     "Lake",
     "LakeReader",
+    "LakeTransaction",
     "MaintenanceReport",
     "QueryResult",
     "Table",

@@ -1,79 +1,35 @@
-"""The read side of the lake, for the query service: a small typed interface.
+"""The lake's read port over DuckDB: :class:`DuckLakeReader` and its transactions.
 
-Callers see :class:`LakeReader` only; they never import duckdb. Each read runs in
-its own transaction on its own cursor, so it sees one snapshot, returns that
-snapshot's id with the rows (every API response says which snapshot it read), and
-can be interrupted when it runs past its time limit. Table names are unqualified
-(``SELECT * FROM runs``): the reader's default catalog is the lake.
+Callers see :class:`runstream.lake.port.LakeReader` only (its contract is in that
+module); they never import duckdb. Each read runs in a transaction on a pooled
+cursor, so it sees one snapshot and returns that snapshot's id with the rows, and
+it is interrupted when it runs past its time limit. DuckDB's errors become
+Runstream's here (:func:`_translate`), and nowhere else.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 import duckdb
 import pyarrow as pa  # type: ignore[import-untyped]
 
 from runstream.config import Settings
-from runstream.errors import LakeError, QueryTimeoutError
+from runstream.errors import LakeError, QueryTimeoutError, StatementError
 from runstream.lake.connection import CATALOG, Lake, open_lake
+from runstream.lake.port import ArrowResult, QueryResult
 
-
-@dataclass(frozen=True)
-class QueryResult:
-    """Rows of one read and the snapshot they come from.
-
-    Attributes:
-        columns: column names, in order.
-        rows: the rows, at most ``max_rows`` of them.
-        snapshot_id: the lake snapshot the read saw.
-        truncated: True when the query had more rows than ``max_rows``.
-    """
-
-    columns: list[str]
-    rows: list[tuple[Any, ...]]
-    snapshot_id: int
-    truncated: bool = False
-
-
-@dataclass(frozen=True)
-class ArrowResult:
-    """An Arrow table read from the lake and the snapshot it comes from."""
-
-    table: Any  # pyarrow.Table; typed loosely so callers need no pyarrow stubs
-    snapshot_id: int
-
-
-class LakeReader(Protocol):
-    """What the query service needs from the lake."""
-
-    def query(
-        self,
-        sql: str,
-        params: Sequence[object] = (),
-        *,
-        timeout_s: float | None = None,
-        max_rows: int | None = None,
-    ) -> QueryResult:
-        """Run one parameterized read and return its rows."""
-        ...
-
-    def query_arrow(
-        self, sql: str, params: Sequence[object] = (), *, timeout_s: float | None = None
-    ) -> ArrowResult:
-        """Run one parameterized read and return an Arrow table."""
-        ...
-
-    def snapshot_id(self) -> int:
-        """Return the newest snapshot id of the lake."""
-        ...
-
-    def close(self) -> None:
-        """Release the connection."""
-        ...
+# DuckDB's exceptions for statements it cannot parse, bind or is not allowed to
+# run: the statement is wrong, the lake is fine.
+_STATEMENT_ERRORS: tuple[type[duckdb.Error], ...] = (
+    duckdb.ProgrammingError,
+    duckdb.DataError,
+    duckdb.PermissionException,
+    duckdb.InvalidInputException,
+    duckdb.NotImplementedException,
+)
 
 
 # Idle cursors kept per reader; each has ``USE lake`` done, so a read pays only for
@@ -185,6 +141,14 @@ def _begin(cur: duckdb.DuckDBPyConnection) -> int:
     return int(row[0]) if row else 0
 
 
+def _translate(exc: duckdb.Error) -> LakeError:
+    """The Runstream error for a DuckDB error of a statement (rule 4 of the port)."""
+    if isinstance(exc, _STATEMENT_ERRORS):
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        return StatementError(f"lake query failed: {exc}", reason=reason)
+    return LakeError(f"lake query failed: {exc}")
+
+
 def _timed(cur: duckdb.DuckDBPyConnection, run: Any, timeout_s: float | None) -> Any:
     timer = threading.Timer(timeout_s, cur.interrupt) if timeout_s else None
     try:
@@ -194,14 +158,14 @@ def _timed(cur: duckdb.DuckDBPyConnection, run: Any, timeout_s: float | None) ->
     except duckdb.InterruptException as exc:
         raise QueryTimeoutError(f"query ran past its time limit of {timeout_s} s") from exc
     except duckdb.Error as exc:
-        raise LakeError(f"lake query failed: {exc}") from exc
+        raise _translate(exc) from exc
     finally:
         if timer is not None:
             timer.cancel()
 
 
 class DuckLakeReader:
-    """:class:`LakeReader` over a read-only DuckLake attach; safe to share between threads.
+    """The read port over a read-only DuckLake attach; safe to share between threads.
 
     Construct it, then :meth:`start` it (or use :func:`open_reader`); nothing is
     opened before ``start``. Cursors are pooled with ``USE lake`` already done.
@@ -261,7 +225,7 @@ class DuckLakeReader:
 
     def snapshot_id(self) -> int:
         """Return the newest snapshot id of the lake."""
-        return self.query(f"SELECT id FROM {CATALOG}.current_snapshot()").rows[0][0]  # type: ignore[no-any-return]
+        return int(self.query(f"SELECT id FROM {CATALOG}.current_snapshot()").rows[0][0])
 
     def query(
         self,
@@ -301,11 +265,4 @@ def open_reader(settings: Settings) -> DuckLakeReader:
     return reader
 
 
-__all__ = [
-    "ArrowResult",
-    "DuckLakeReader",
-    "LakeReader",
-    "QueryResult",
-    "ReadTransaction",
-    "open_reader",
-]
+__all__ = ["DuckLakeReader", "ReadTransaction", "open_reader"]

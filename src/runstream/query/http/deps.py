@@ -11,8 +11,7 @@ from fastapi import Depends, Request
 from runstream.config import Settings
 from runstream.objectstore.client import ObjectStore
 from runstream.query.http.prometheus import RequestMetrics
-from runstream.query.read.port import ReadSession
-from runstream.query.read.session import LakeAccess
+from runstream.query.read.session import LakeAccess, ReadSession
 
 SESSION_KEY = "runstream_session"
 

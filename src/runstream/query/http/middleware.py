@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import hmac
 import time
-from typing import Any
 
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from runstream.query.http.deps import SESSION_KEY, AppState
 from runstream.query.http.errors import answer_for_status, error_body
+from runstream.query.read.session import ReadSession
 
 SNAPSHOT_HEADER = b"x-runstream-snapshot"
 _OPEN_PATHS = frozenset({"/healthz", "/readyz", "/", "/favicon.ico"})
@@ -64,8 +64,8 @@ class ServiceMiddleware:
             async def send_with_headers(message: Message) -> None:
                 if message["type"] == "http.response.start":
                     status[0] = int(message["status"])
-                    session: Any = scope.get("state", {}).get(SESSION_KEY)
-                    snapshot = getattr(session, "snapshot_id", 0) if session is not None else 0
+                    session: ReadSession | None = scope.get("state", {}).get(SESSION_KEY)
+                    snapshot = session.snapshot_id if session is not None else 0
                     if snapshot:
                         headers = list(message.get("headers", []))
                         headers.append((SNAPSHOT_HEADER, str(snapshot).encode()))

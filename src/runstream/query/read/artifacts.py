@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 from runstream.errors import ArtifactPathError, NotFoundError
 from runstream.query.read.artifact_paths import check_request_path
-from runstream.query.read.port import ReadSession
+from runstream.query.read.session import ReadSession
 from runstream.query.records import ArtifactEntry, ArtifactObject, Page
 from runstream.query.search.paging import next_token, offset_from_token, query_fingerprint
 

@@ -7,7 +7,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from runstream.errors import ValidationError
-from runstream.query.read.port import ReadSession, Row, Statement
+from runstream.lake.port import Row, Statement
+from runstream.query.read.session import ReadSession
 from runstream.query.search.planner import ViewType
 
 # MLflow's protobuf enum numbers, as its REST clients send them.

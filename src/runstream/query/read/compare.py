@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from runstream.errors import NotFoundError, ValidationError
 from runstream.query.read.downsample import HistoryRequest, XAxis
 from runstream.query.read.metrics import histories
-from runstream.query.read.port import ReadSession
 from runstream.query.read.runs import Columns, load_runs
+from runstream.query.read.session import ReadSession
 from runstream.query.records import RunComparison
 
 MAX_COMPARE_RUNS = 100

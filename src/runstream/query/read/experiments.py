@@ -6,8 +6,9 @@ from collections.abc import Sequence
 
 from runstream.core.rows import ExperimentRow
 from runstream.errors import NotFoundError
+from runstream.lake.port import Row
 from runstream.query.read.common import key_values, view_type
-from runstream.query.read.port import ReadSession, Row
+from runstream.query.read.session import ReadSession
 from runstream.query.records import EXPERIMENT_COLUMNS, Experiment, Page
 from runstream.query.search.paging import next_token, offset_from_token, query_fingerprint
 from runstream.query.search.planner import ViewType

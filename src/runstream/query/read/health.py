@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass, field
 
 from runstream.lake.connection import CATALOG
-from runstream.query.read.port import ReadSession
+from runstream.query.read.session import ReadSession
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from runstream.lake.reader import LakeReader
+from runstream.lake.port import LakeReader
 from runstream.query.records import RUN_COLUMNS
 from runstream.query.search.index import KEYED_COLUMNS, RunIndex
 from runstream.query.search.syntax import Kind
@@ -158,7 +158,7 @@ class RunIndexCache:
 
     def _rebuild_if_changed(self) -> None:
         started = self._clock()
-        with self._reader().transaction() as tx:  # type: ignore[attr-defined]
+        with self._reader().transaction() as tx:
             count = tx.query(_COUNT_SQL)
             snapshot = int(count.snapshot_id)
             with self._lock:

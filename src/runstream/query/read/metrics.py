@@ -11,7 +11,7 @@ from runstream.query.read.downsample import (
     points_sql,
     stats_sql,
 )
-from runstream.query.read.port import ReadSession
+from runstream.query.read.session import ReadSession
 from runstream.query.records import MetricPoint, MetricSeries, Page
 from runstream.query.search.paging import next_token, offset_from_token, query_fingerprint
 

@@ -8,9 +8,10 @@ from collections.abc import Sequence
 from runstream.core.registry import Stage
 from runstream.core.rows import ModelRow, VersionRow
 from runstream.errors import NotFoundError
+from runstream.lake.port import Row
 from runstream.query.read.common import in_ids, key_values
 from runstream.query.read.model_uri import ModelUri, parse_model_uri, parse_stage
-from runstream.query.read.port import ReadSession, Row
+from runstream.query.read.session import ReadSession
 from runstream.query.records import (
     MODEL_COLUMNS,
     VERSION_COLUMNS,

@@ -16,7 +16,8 @@ from typing import Any
 from runstream.core.metrics import LatestMetric
 from runstream.core.rows import RunRow
 from runstream.errors import NotFoundError
-from runstream.query.read.port import ReadSession, Row, Statement
+from runstream.lake.port import Row, Statement
+from runstream.query.read.session import ReadSession
 from runstream.query.records import RUN_COLUMNS, Page, Run
 from runstream.query.search.index import RunIndex
 from runstream.query.search.planner import RunSearch

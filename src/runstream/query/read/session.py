@@ -1,8 +1,22 @@
-"""Read sessions over :class:`runstream.lake.reader.LakeReader`, opened lazily.
+"""A request's reads of the lake (:class:`ReadSession`) over the lake's read port.
+
+Readers (:mod:`runstream.query.read`) take a :class:`ReadSession` and never see
+DuckDB. Contract of a session:
+
+1. Statements take ``?`` parameters only; nothing formats values into SQL.
+2. All statements of a session run in one read transaction of the port
+   (:meth:`runstream.lake.port.LakeReader.transaction`) and share one time
+   limit, counted from the start of the session; a statement past it raises
+   :class:`~runstream.errors.QueryTimeoutError`.
+3. ``snapshot_id`` is the lake snapshot the session read (the transaction's, or
+   the run index's when a search was answered from it first).
+4. Database failures raise :class:`~runstream.errors.LakeError`; with
+   ``user_sql=True`` a statement the database cannot parse or bind raises
+   :class:`~runstream.errors.SqlRejectedError` (the user's mistake).
 
 The query service may start before the materializer has created the lake, so
-the reader is started on first use, and every request until then gets a
-:class:`~runstream.errors.LakeError` (HTTP 503) that says what to do.
+:class:`LakeAccess` starts the reader on first use, and every request until then
+gets a :class:`~runstream.errors.LakeError` (HTTP 503) that says what to do.
 """
 
 from __future__ import annotations
@@ -15,42 +29,20 @@ from pathlib import Path
 from typing import Any
 
 from runstream.config import Settings
-from runstream.errors import LakeError, QueryTimeoutError, SqlRejectedError
+from runstream.errors import LakeError, QueryTimeoutError, SqlRejectedError, StatementError
 from runstream.lake.connection import CATALOG
-from runstream.lake.reader import DuckLakeReader, LakeReader
+from runstream.lake.port import LakeReader, LakeTransaction, QueryResult, Row
+from runstream.lake.reader import DuckLakeReader
 from runstream.query.read.index_cache import RunIndexCache
-from runstream.query.read.port import ResultTable, Row
 from runstream.query.search.index import RunIndex
 
-# DuckDB's exceptions for statements it cannot parse, bind or is not allowed to
-# run: the user's SQL is wrong, the lake is fine. Matched by name because only
-# runstream.lake may import duckdb.
-_USER_ERROR_FAMILIES = frozenset(
-    {
-        "ProgrammingError",
-        "DataError",
-        "PermissionException",
-        "InvalidInputException",
-        "NotImplementedException",
-    }
-)
 
+class ReadSession:
+    """A few reads of the lake answering one request, with one deadline (see the module doc).
 
-def _user_error(exc: LakeError) -> bool:
-    cause = exc.__cause__
-    return cause is not None and any(
-        klass.__name__ in _USER_ERROR_FAMILIES for klass in type(cause).__mro__
-    )
-
-
-class ReaderSession:
-    """A :class:`~runstream.query.read.port.ReadSession` with one deadline for all its reads.
-
-    When the reader can open a read transaction (``reader.transaction()``), every
-    statement of the session runs in it: one pooled cursor, one snapshot looked up
-    once, and DuckLake's catalog read once for all statements. Otherwise each
-    statement runs on its own and the session reports the first one's snapshot.
-    :meth:`close` ends the transaction.
+    The read transaction is opened by the first statement: one pooled cursor, one
+    snapshot looked up once, and DuckLake's catalog read once for all statements.
+    :meth:`close` ends it.
     """
 
     def __init__(
@@ -59,7 +51,7 @@ class ReaderSession:
         self._reader = reader
         self._deadline = time.monotonic() + timeout_s
         self._snapshot = 0
-        self._tx: Any = None
+        self._tx: LakeTransaction | None = None
         self._run_index = run_index
 
     @property
@@ -73,10 +65,9 @@ class ReaderSession:
             raise QueryTimeoutError("the request ran past its time limit")
         return remaining
 
-    def _target(self) -> Any:
+    def _target(self) -> LakeTransaction:
         if self._tx is None:
-            begin = getattr(self._reader, "transaction", None)
-            self._tx = begin() if begin is not None else self._reader
+            self._tx = self._reader.transaction()
         return self._tx
 
     def run_index(self) -> RunIndex | None:
@@ -93,32 +84,29 @@ class ReaderSession:
     def close(self) -> None:
         """End the read transaction, if one was opened; safe to call twice."""
         tx, self._tx = self._tx, None
-        if tx is not None and tx is not self._reader:
+        if tx is not None:
             tx.close()
 
     def fetch(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         """Run one statement; return every row."""
         result = self._target().query(sql, params, timeout_s=self._remaining())
         self._snapshot = self._snapshot or result.snapshot_id
-        return result.rows  # type: ignore[no-any-return]
+        return result.rows
 
     def fetch_table(
         self, sql: str, params: Sequence[Any] = (), *, max_rows: int, user_sql: bool = False
-    ) -> ResultTable:
-        """Run one statement; keep at most ``max_rows`` rows."""
+    ) -> QueryResult:
+        """Run one statement; keep at most ``max_rows`` rows (``truncated`` says if more)."""
         try:
             result = self._target().query(
                 sql, params, timeout_s=self._remaining(), max_rows=max_rows
             )
-        except QueryTimeoutError:
-            raise
-        except LakeError as exc:
-            if user_sql and _user_error(exc):
-                message = str(exc.__cause__).strip().splitlines()[0]
-                raise SqlRejectedError(message) from exc
+        except StatementError as exc:
+            if user_sql:
+                raise SqlRejectedError(exc.reason) from exc
             raise
         self._snapshot = self._snapshot or result.snapshot_id
-        return ResultTable(list(result.columns), result.rows, result.truncated)
+        return result
 
 
 class LakeAccess:
@@ -170,9 +158,9 @@ class LakeAccess:
             return self._reader
 
     @contextmanager
-    def session(self, timeout_s: float | None = None) -> Iterator[ReaderSession]:
+    def session(self, timeout_s: float | None = None) -> Iterator[ReadSession]:
         """A read session whose reads share ``timeout_s`` (the settings' SQL timeout)."""
-        session = ReaderSession(self.reader(), timeout_s or self.timeout_s, self.run_index)
+        session = ReadSession(self.reader(), timeout_s or self.timeout_s, self.run_index)
         try:
             yield session
         finally:
@@ -242,4 +230,4 @@ def _start_duck_reader(settings: Settings) -> LakeReader:
     return reader
 
 
-__all__ = ["LakeAccess", "ReaderSession"]
+__all__ = ["LakeAccess", "ReadSession"]

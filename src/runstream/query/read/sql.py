@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from runstream.core.metrics import encode_metric_value
-from runstream.query.read.port import ReadSession
+from runstream.query.read.session import ReadSession
 from runstream.query.read.sql_guard import check_sql
 from runstream.query.records import SqlResult
 

@@ -21,7 +21,7 @@ from runstream.query.http.errors import answer_for_status, error_body
 from runstream.query.http.mlflow import registry, tracking
 from runstream.query.http.mlflow.args import Args, read_args
 from runstream.query.http.schemas.common import json_response
-from runstream.query.read.port import ReadSession
+from runstream.query.read.session import ReadSession
 
 Handler = Callable[[ReadSession, Args, Settings], dict[str, Any]]
 

@@ -8,7 +8,7 @@ from runstream.config import Settings
 from runstream.query.http.mlflow import convert
 from runstream.query.http.mlflow.args import Args
 from runstream.query.read import registry as reader
-from runstream.query.read.port import ReadSession
+from runstream.query.read.session import ReadSession
 
 # MLflow's limits (mlflow.store.model_registry).
 MAX_MODELS_PAGE = 1000

@@ -13,7 +13,7 @@ from runstream.query.read import runs as run_reader
 from runstream.query.read.artifacts import list_artifacts
 from runstream.query.read.downsample import HistoryRequest
 from runstream.query.read.metrics import full_history, histories
-from runstream.query.read.port import ReadSession
+from runstream.query.read.session import ReadSession
 from runstream.query.search.planner import MAX_RESULTS_DEFAULT, MAX_RESULTS_LIMIT, plan_search
 
 # MLflow's own limits (mlflow.server.handlers, mlflow.store.tracking).

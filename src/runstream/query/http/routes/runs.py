@@ -13,7 +13,7 @@ from runstream.query.http.schemas.common import json_response
 from runstream.query.http.schemas.runs import RunResponse, RunsPage, run_json, runs_page_json
 from runstream.query.read import runs as reader
 from runstream.query.read.experiments import get_experiment_by_name
-from runstream.query.read.port import ReadSession
+from runstream.query.read.session import ReadSession
 from runstream.query.search.planner import MAX_RESULTS_LIMIT, plan_search
 
 router = APIRouter(prefix="/api/v1/runs", tags=["runs"])
