@@ -112,12 +112,10 @@ def test_a_statement_the_database_refuses_is_a_statement_error_not_a_lake_failur
     assert "\n" not in refused.value.reason
     access = LakeAccess(local_settings, reader_factory=lambda s: _started(s))
     try:
-        with access.session() as session:
-            with pytest.raises(SqlRejectedError, match="no_such_table"):
-                session.fetch_table("SELECT * FROM no_such_table", max_rows=5, user_sql=True)
-        with access.session() as session:
-            with pytest.raises(StatementError):
-                session.fetch_table("SELECT * FROM no_such_table", max_rows=5)
+        with access.session() as session, pytest.raises(SqlRejectedError, match="no_such_"):
+            session.fetch_table("SELECT * FROM no_such_table", max_rows=5, user_sql=True)
+        with access.session() as session, pytest.raises(StatementError):
+            session.fetch_table("SELECT * FROM no_such_table", max_rows=5)
     finally:
         access.close()
 
