@@ -11,7 +11,7 @@ third-party exception type.
     ├── ConfigError                 bad or missing setting (names the variable)
     ├── ValidationError             input that breaks a contract or a limit
     │   ├── EventDecodeError        bytes that are not a valid v1 event
-    │   ├── LimitExceededError      a size or length limit from core.limits
+    │   ├── LimitExceededError      a size or length limit from events.limits
     │   ├── ParamConflictError      a param logged again with another value
     │   ├── InvalidTransitionError  a run status or model stage change not allowed
     │   ├── FilterParseError        a search filter / order_by that does not parse
@@ -61,7 +61,7 @@ class EventDecodeError(ValidationError):
 
 
 class LimitExceededError(ValidationError):
-    """A size or length limit from ``runstream.core.limits`` was exceeded."""
+    """A size or length limit from ``runstream.events.limits`` was exceeded."""
 
 
 class ParamConflictError(ValidationError):

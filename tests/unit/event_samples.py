@@ -21,8 +21,8 @@ from typing import Any, Final
 
 import orjson
 
-from runstream.core.limits import LIMITS
 from runstream.events import ROUTING_FIELDS, EventType
+from runstream.events.limits import LIMITS
 
 EVENT_ID: Final = "01901234-5678-7abc-8def-0123456789ab"
 RUN_ID: Final = "0190123456787abc8def0123456789ab"

@@ -17,7 +17,6 @@ from event_samples import (
     valid_sample,
 )
 
-from runstream.core.limits import LIMITS
 from runstream.errors import EventDecodeError, LimitExceededError, ValidationError
 from runstream.events import (
     DECODE_REASONS,
@@ -29,6 +28,7 @@ from runstream.events import (
     make_event,
     to_wire,
 )
+from runstream.events.limits import LIMITS
 
 
 def _with_defaults(sample: dict[str, Any]) -> dict[str, Any]:

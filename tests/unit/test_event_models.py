@@ -211,7 +211,7 @@ def test_public_names_are_sorted_complete_and_importable() -> None:
 
 def test_events_and_limits_import_no_io_library() -> None:
     code = (
-        "import sys, runstream.events, runstream.core.limits\n"
+        "import sys, runstream.events, runstream.events.limits\n"
         "bad = [m for m in ('aiokafka', 'minio', 'duckdb', 'httpx', 'jsonschema') "
         "if m in sys.modules]\n"
         "print(','.join(bad))"

@@ -18,19 +18,19 @@ import pytest
 from event_samples import EXTRA_VALID_SAMPLES, INVALID_SAMPLES, VALID_SAMPLES, InvalidSample
 from jsonschema import Draft202012Validator
 
-from runstream.core import limits
-from runstream.core.limits import LIMITS
 from runstream.errors import ConfigError, EventDecodeError
 from runstream.events import (
     BODY_MODELS,
     ROUTING_FIELDS,
     EventType,
     decode,
+    limits,
     load_schema,
     schemas_dir,
     validate_with_schema,
 )
 from runstream.events import fields as f
+from runstream.events.limits import LIMITS
 
 ROUTING = ("experiment_id", "run_id", "model_name")
 

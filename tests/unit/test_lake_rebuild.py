@@ -11,7 +11,7 @@ from test_projection_batches import _stream
 
 from runstream.config import Settings
 from runstream.events import encode
-from runstream.kafka.records import Record
+from runstream.events.records import Record
 from runstream.lake.connection import open_lake
 from runstream.lake.writer import LakeWriter
 from runstream.materializer.batch import BatchProcessor

@@ -16,7 +16,7 @@ from runstream.core.metrics import fold_latest
 from runstream.core.projection import BatchResult, Delivered, StateKeys
 from runstream.core.working import StateView
 from runstream.events import encode, new_run_id
-from runstream.kafka.records import Record
+from runstream.events.records import Record
 from runstream.lake.connection import Lake, open_lake
 from runstream.lake.writer import EVENTS_INLINE_ROWS, LakeWriter
 from runstream.materializer.batch import BatchProcessor

@@ -71,10 +71,6 @@ def test_module_respects_layers(path: Path) -> None:
             assert top not in IO_LIBRARIES, f"{package} is pure: it may not import {top}"
         if top == "runstream" and package in FORBIDDEN:
             parts = name.split(".")
-            # core.limits is a leaf of pure constants: the decoder enforces the same
-            # limits as the SDK, so events may read them (and nothing else of core).
-            if name == "runstream.core.limits" and package == "events":
-                continue
             if len(parts) > 1:
                 banned = FORBIDDEN[package]
                 assert parts[1] not in banned, f"{package} may not import runstream.{parts[1]}"

@@ -1,4 +1,4 @@
-"""The size and name limits of core.limits: values, checks, messages, MLflow parity."""
+"""The size and name limits of events.limits: values, checks, messages, MLflow parity."""
 
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from runstream.core import limits
-from runstream.core.limits import (
+from runstream.errors import ArtifactPathError, LimitExceededError, ValidationError
+from runstream.events import limits
+from runstream.events.limits import (
     ALIAS_PATTERN,
     KEY_PATTERN,
     LIMITS,
@@ -29,7 +30,6 @@ from runstream.core.limits import (
     check_param_value,
     check_tag_value,
 )
-from runstream.errors import ArtifactPathError, LimitExceededError, ValidationError
 
 
 def test_limits_are_mlflows_where_mlflow_has_them() -> None:

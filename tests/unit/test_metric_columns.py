@@ -9,7 +9,7 @@ from projection_support import deliver, metrics, run_started
 from runstream.core.projection import reduce_batch
 from runstream.core.working import StateView
 from runstream.events import encode, new_run_id
-from runstream.kafka.records import Record
+from runstream.events.records import Record
 from runstream.lake.writer import _points_from_columns, _points_from_lists, metric_columns
 from runstream.materializer.batch import decode_records
 

@@ -7,7 +7,7 @@ assigns the same numbers). Stages are ``None``, ``Staging``, ``Production`` and
 ``archive_existing_versions`` archives the other versions in that same stage. An
 alias names one version of one model; setting it again moves it. Deleted versions
 keep their number (it is never reused) and lose their aliases. Alias names are
-checked by ``core.limits.check_alias`` when the event is decoded.
+checked by ``events.limits.check_alias`` when the event is decoded.
 """
 
 from __future__ import annotations

@@ -28,7 +28,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-TopicPartition = tuple[str, int]
+from runstream.events.records import TopicPartition
 
 # About 100 bytes each in memory.
 MAX_RECENT_IDS = 200_000
@@ -127,5 +127,4 @@ __all__ = [
     "NO_EVENT_ID",
     "StoredEventIds",
     "StoredPosition",
-    "TopicPartition",
 ]

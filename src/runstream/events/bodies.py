@@ -25,7 +25,6 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from runstream.core.limits import check_batch_size, check_key
 from runstream.errors import LimitExceededError
 from runstream.errors import ValidationError as RunstreamValidationError
 from runstream.events.event_types import EventType
@@ -60,6 +59,7 @@ from runstream.events.fields import (
     as_pydantic_check,
     integral,
 )
+from runstream.events.limits import check_batch_size, check_key
 
 __all__ = [
     "ArtifactLoggedBody",

@@ -30,12 +30,12 @@ import orjson
 import pydantic
 from pydantic_core import ErrorDetails
 
-from runstream.core.limits import LIMITS, check_message_size
 from runstream.errors import EventDecodeError, LimitExceededError, ValidationError
 from runstream.events.bodies import EventBody, RunMetricsBody
 from runstream.events.event_types import EventType
 from runstream.events.fields import LIMIT_ERROR
 from runstream.events.ids import new_event_id
+from runstream.events.limits import LIMITS, check_message_size
 from runstream.events.models import Envelope, envelope_model
 
 __all__ = ["DECODE_REASONS", "DecodeReason", "decode", "encode", "make_event", "to_wire"]
@@ -247,7 +247,7 @@ def make_event(
         The event.
 
     Raises:
-        LimitExceededError: a value is over a limit from ``core.limits``.
+        LimitExceededError: a value is over a limit from ``events.limits``.
         ValidationError: anything else breaks the contract; the message names the field.
     """
     try:

@@ -1,4 +1,4 @@
-"""Field types of the v1 events, each tied to its rule in :mod:`runstream.core.limits`.
+"""Field types of the v1 events, each tied to its rule in :mod:`runstream.events.limits`.
 
 Every string type is strict (no coercion from numbers), so the pydantic models
 accept exactly what the JSON Schema files accept. Integers also accept integral
@@ -18,7 +18,9 @@ from typing import Annotated, Any, Final, TypeVar
 from pydantic import AfterValidator, BeforeValidator, Field, Strict
 from pydantic_core import PydanticCustomError
 
-from runstream.core.limits import (
+from runstream.errors import LimitExceededError
+from runstream.errors import ValidationError as RunstreamValidationError
+from runstream.events.limits import (
     LIMITS,
     check_alias,
     check_artifact_path,
@@ -31,8 +33,6 @@ from runstream.core.limits import (
     check_param_value,
     check_tag_value,
 )
-from runstream.errors import LimitExceededError
-from runstream.errors import ValidationError as RunstreamValidationError
 
 LIMIT_ERROR: Final = "runstream_limit"
 CONTRACT_ERROR: Final = "runstream_contract"
@@ -59,7 +59,7 @@ T = TypeVar("T")
 
 
 def as_pydantic_check(check: Callable[[Any], T]) -> Callable[[Any], T]:
-    """Wraps a ``core.limits`` check so pydantic reports its failures as field errors.
+    """Wraps a ``events.limits`` check so pydantic reports its failures as field errors.
 
     Pydantic only turns ``ValueError`` and its own errors into field errors; our
     checks raise Runstream errors, which would otherwise escape validation.

@@ -18,13 +18,13 @@ from aiokafka.errors import KafkaError
 from aiokafka.structs import OffsetAndMetadata
 
 from runstream.errors import BrokerError
-from runstream.kafka.records import Record
-from runstream.kafka.records import TopicPartition as TP
+from runstream.events.records import Record
+from runstream.events.records import TopicPartition as TP
 
 OnAssign = Callable[[list[TP]], Awaitable[dict[TP, int]]]
 OnRevoke = Callable[[list[TP]], Awaitable[None]]
 
-# Larger than the largest event (core.limits: 1 MiB) so one fetch is never stuck.
+# Larger than the largest event (events.limits: 1 MiB) so one fetch is never stuck.
 _PARTITION_FETCH_BYTES = 4 * 1024 * 1024
 # Bounds what aiokafka prefetches ahead of the materializer (its default is 50 MB).
 _FETCH_BYTES = 16 * 1024 * 1024

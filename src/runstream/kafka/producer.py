@@ -14,7 +14,7 @@ Settings that matter for delivery:
   (one run, one model) reach the broker in the order they were sent, retries included,
   as long as a batch does not expire (``request_timeout_s``). The caller handles the
   expired case (see ``runstream.sdk.transport``).
-- ``max_request_size`` fits the largest event allowed by ``core.limits`` plus the
+- ``max_request_size`` fits the largest event allowed by ``events.limits`` plus the
   record overhead.
 """
 
@@ -26,8 +26,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from runstream.core.limits import LIMITS
 from runstream.errors import BrokerError
+from runstream.events.limits import LIMITS
 
 if TYPE_CHECKING:
     from aiokafka import AIOKafkaProducer

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import duckdb
 
 from runstream.errors import LakeError
-from runstream.kafka.records import Record
+from runstream.events.records import Record
 from runstream.lake.connection import CATALOG, Lake
 from runstream.lake.tables import TABLES, quote_ident
 

@@ -24,10 +24,9 @@ from runstream.core.rows import ExperimentRow, MetricBlock, ModelRow, RunRow, Ve
 from runstream.core.stored_ids import NO_EVENT_ID, StoredPosition
 from runstream.core.working import StateView
 from runstream.errors import LakeError
+from runstream.events.records import TopicPartition
 from runstream.lake.connection import CATALOG, INLINING_ROW_LIMIT, INLINING_SETTING, Lake
 from runstream.lake.tables import TABLES_BY_NAME, Table, quote_ident
-
-TopicPartition = tuple[str, int]
 
 _ARROW: dict[str, pa.DataType] = {
     "VARCHAR": pa.string(),
@@ -518,7 +517,6 @@ __all__ = [
     "REJECTED_PAYLOAD_CHARS",
     "LakeWriter",
     "StatusRow",
-    "TopicPartition",
     "arrow_table",
     "metric_columns",
 ]

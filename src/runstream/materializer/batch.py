@@ -24,7 +24,7 @@ from runstream.core.projection import (
 from runstream.core.stored_ids import StoredEventIds, StoredPosition
 from runstream.errors import EventDecodeError
 from runstream.events import EventType, decode
-from runstream.kafka.records import Record, TopicPartition
+from runstream.events.records import Record, TopicPartition
 from runstream.lake.writer import LakeWriter, StatusRow, metric_columns
 
 log = logging.getLogger("runstream.materializer.batch")

@@ -17,9 +17,9 @@ from collections.abc import Iterable
 
 from runstream.config import Settings
 from runstream.errors import BrokerError, LakeError
+from runstream.events.records import Record, TopicPartition
 from runstream.kafka.consumer import ConsumerOptions, EventConsumer
 from runstream.kafka.dlq import DeadLetter, DeadLetterPublisher
-from runstream.kafka.records import Record, TopicPartition
 from runstream.lake.connection import open_lake
 from runstream.lake.maintenance import compact
 from runstream.lake.writer import LakeWriter, StatusRow

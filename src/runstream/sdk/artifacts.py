@@ -3,7 +3,7 @@
 Layout (``docs/contracts.md``): a run's artifacts live under
 ``s3://<bucket>/<experiment_id>/<run_id>/artifacts/`` and an artifact's object key
 is that prefix plus its normalised relative path. Paths are checked by
-``core.limits.check_artifact_path`` (relative, no ``..`` or ``.`` segments, no
+``events.limits.check_artifact_path`` (relative, no ``..`` or ``.`` segments, no
 backslashes or control characters) before anything is read or uploaded. The
 ``artifact.logged`` body is built only from a finished upload, so the event never
 points at bytes that are not there.
@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from runstream.core.limits import check_artifact_path
 from runstream.errors import ArtifactPathError, NotFoundError, ValidationError
+from runstream.events.limits import check_artifact_path
 
 if TYPE_CHECKING:
     from runstream.objectstore.client import ObjectStore

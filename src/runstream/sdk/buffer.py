@@ -27,8 +27,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from runstream.core.limits import LIMITS
 from runstream.errors import BufferFullError, DeliveryError
+from runstream.events.limits import LIMITS
 
 # Bytes one point adds to the JSON of a metrics event besides its key: a float in
 # repr form, a step, a millisecond timestamp, quotes and commas. Steps beyond seven

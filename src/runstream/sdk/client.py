@@ -18,16 +18,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, SupportsFloat, SupportsIndex
 
 from runstream.config import Settings
-from runstream.core.limits import (
-    LIMITS,
-    check_key,
-)
 from runstream.core.params import new_params
 from runstream.core.runs import RunStatus, end_run
 from runstream.errors import NotFoundError
 from runstream.events.codec import make_event
 from runstream.events.event_types import EventType
 from runstream.events.ids import new_run_id
+from runstream.events.limits import (
+    LIMITS,
+    check_key,
+)
 from runstream.sdk import validate
 from runstream.sdk.artifacts import ArtifactRoot, artifact_dir
 from runstream.sdk.entities import (

@@ -14,7 +14,7 @@ import random
 import sys
 from pathlib import Path
 
-from runstream.core.limits import LIMITS
+from runstream.events.limits import LIMITS
 
 _ADJECTIVES = (
     "amazing",

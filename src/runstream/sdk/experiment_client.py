@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from runstream.core.limits import check_key, check_name, check_tag_value
 from runstream.errors import ValidationError
 from runstream.events.codec import make_event
 from runstream.events.event_types import EventType
+from runstream.events.limits import check_key, check_name, check_tag_value
 from runstream.sdk.artifacts import ArtifactRoot
 from runstream.sdk.entities import Experiment
 from runstream.sdk.experiments import (

@@ -35,8 +35,8 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from runstream.core.limits import check_artifact_path
 from runstream.errors import NotFoundError, ValidationError
+from runstream.events.limits import check_artifact_path
 from runstream.sdk.artifacts import ArtifactRoot, artifact_dir
 from runstream.sdk.entities import ModelVersion
 from runstream.sdk.signature import Signature, as_columns, infer_signature

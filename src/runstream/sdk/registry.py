@@ -15,13 +15,6 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from runstream.core.limits import (
-    check_alias,
-    check_description,
-    check_key,
-    check_name,
-    check_tag_value,
-)
 from runstream.core.registry import Stage, versions_to_archive
 from runstream.errors import (
     InvalidTransitionError,
@@ -31,6 +24,13 @@ from runstream.errors import (
 )
 from runstream.events.codec import make_event
 from runstream.events.event_types import EventType
+from runstream.events.limits import (
+    check_alias,
+    check_description,
+    check_key,
+    check_name,
+    check_tag_value,
+)
 from runstream.sdk.entities import ModelVersion, RegisteredModel, ResolvedModel
 from runstream.sdk.session import Session
 

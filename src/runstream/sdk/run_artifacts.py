@@ -15,10 +15,10 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from runstream.core.limits import check_artifact_path
 from runstream.errors import ValidationError
 from runstream.events.codec import make_event
 from runstream.events.event_types import EventType
+from runstream.events.limits import check_artifact_path
 from runstream.sdk.artifacts import (
     ArtifactRoot,
     UploadedArtifact,

@@ -15,8 +15,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from runstream.core.limits import check_description, check_name
 from runstream.core.runs import RunStatus
+from runstream.events.limits import check_description, check_name
 from runstream.sdk import validate
 from runstream.sdk.artifacts import ArtifactRoot
 from runstream.sdk.context import git_commit, random_run_name, source_name, user_id

@@ -1,6 +1,6 @@
 """Caller-side checks of logged values, raising in the caller's thread.
 
-The limits themselves live in ``runstream.core.limits``; this module only adapts
+The limits themselves live in ``runstream.events.limits``; this module only adapts
 what MLflow users pass (numpy scalars, ints as param values, ...) before calling
 them, the way MLflow does: metric values may be any real number (``numbers.Real``,
 so numpy floats and ints pass, bools and strings do not); param and tag values are
@@ -14,8 +14,13 @@ import operator
 import re
 from typing import Final
 
-from runstream.core.limits import check_key, check_metric_value, check_param_value, check_tag_value
 from runstream.errors import ValidationError
+from runstream.events.limits import (
+    check_key,
+    check_metric_value,
+    check_param_value,
+    check_tag_value,
+)
 
 INT64_MIN: Final = -(2**63)
 INT64_MAX: Final = 2**63 - 1

@@ -1,6 +1,6 @@
 """Checks on artifact paths that arrive over HTTP, before they reach the object store.
 
-:func:`runstream.core.limits.check_artifact_path` is the one rule for what an
+:func:`runstream.events.limits.check_artifact_path` is the one rule for what an
 artifact path is (relative, normalised, no backslash or control character).
 A path from a URL needs more, because proxies, browsers and clients decode
 percent-escapes a different number of times: MLflow's path-traversal
@@ -23,8 +23,8 @@ import re
 import unicodedata
 from urllib.parse import unquote
 
-from runstream.core.limits import check_artifact_path
 from runstream.errors import ArtifactPathError, LimitExceededError
+from runstream.events.limits import check_artifact_path
 
 _DECODE_ROUNDS = 4
 _DRIVE = re.compile(r"^[A-Za-z]:")

@@ -4,6 +4,8 @@ The SDK checks them before it queues anything, the event decoder checks them on
 every message, and the JSON Schema files in ``schemas/v1/`` repeat the same numbers
 and patterns (a drift test keeps them equal). Where MLflow has a limit we take
 MLflow's, so that whatever MLflow accepts, Runstream accepts, and the reverse.
+They are part of the event contract, so they live in ``events``, the lowest layer
+that reads them.
 
 Every check function is pure: it returns the value it was given when the value is
 fine, raises :class:`~runstream.errors.LimitExceededError` when a size or count is

@@ -1,4 +1,9 @@
-"""The record type the Kafka adapter hands to applications (no aiokafka import here)."""
+"""Where an event sits in the log: :data:`TopicPartition` and the :class:`Record` read there.
+
+The one definition of both, for every layer above: the Kafka adapter hands
+records to applications, the materializer stores positions per topic partition,
+the lake keeps offsets per topic partition and replays its archive as records.
+"""
 
 from __future__ import annotations
 
