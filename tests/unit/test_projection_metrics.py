@@ -8,13 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from runstream.core.metrics import (
-    LatestMetric,
-    encode_metric_value,
-    fold_latest,
-    latest_order_key,
-    parse_metric_value,
-)
+from runstream.core.metrics import LatestMetric, fold_latest, latest_order_key
+from runstream.events.floats import float_from_wire, float_to_wire
 
 NAN = math.nan
 
@@ -66,11 +61,11 @@ def test_folding_in_two_parts_equals_folding_at_once(
 
 @pytest.mark.parametrize("value", [1.5, -0.0, math.inf, -math.inf, 1e308])
 def test_values_round_trip_through_the_wire_form(value: float) -> None:
-    assert parse_metric_value(encode_metric_value(value)) == value
+    assert float_from_wire(float_to_wire(value)) == value
 
 
 def test_nan_travels_as_a_string() -> None:
-    assert encode_metric_value(NAN) == "NaN"
-    assert math.isnan(parse_metric_value("NaN"))
+    assert float_to_wire(NAN) == "NaN"
+    assert math.isnan(float_from_wire("NaN"))
     with pytest.raises(ValueError):
-        parse_metric_value("nan")
+        float_from_wire("nan")

@@ -14,7 +14,7 @@ from typing import Any
 
 from runstream.cli.render import render_csv, render_json, render_table
 from runstream.config import Settings
-from runstream.core.metrics import encode_metric_value
+from runstream.events.floats import float_to_wire
 from runstream.query.http.schemas.runs import runs_page_json
 from runstream.query.read.experiments import get_experiment_by_name
 from runstream.query.read.runs import Columns, search_runs
@@ -68,7 +68,7 @@ def _when(ms: int | None) -> str:
 
 
 def _metric(value: float | None) -> Any:
-    return None if value is None else encode_metric_value(value)
+    return None if value is None else float_to_wire(value)
 
 
 def cmd_runs_search(args: argparse.Namespace, settings: Settings) -> int:

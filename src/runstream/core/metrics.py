@@ -1,4 +1,6 @@
-"""Metric rules: value encoding, the latest-value ordering and the summary statistics.
+"""Metric rules: the latest-value ordering and the summary statistics.
+
+(The wire spelling of NaN and ±Inf is :mod:`runstream.events.floats`.)
 
 MLflow's rule, kept here once: the latest value of a metric is the point with the
 highest ``(step, timestamp, value)``. MLflow stores NaN as 0 with an ``is_nan`` flag
@@ -17,31 +19,6 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
-
-_NON_FINITE_IN = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
-
-
-def parse_metric_value(raw: float | int | str) -> float:
-    """Turn a wire value (number, or ``"NaN"``/``"Infinity"``/``"-Infinity"``) into a float.
-
-    Raises:
-        ValueError: a string other than the three non-finite spellings.
-    """
-    if isinstance(raw, str):
-        try:
-            return _NON_FINITE_IN[raw]
-        except KeyError:
-            raise ValueError(f"metric value {raw!r} is not a number") from None
-    return float(raw)
-
-
-def encode_metric_value(value: float) -> float | str:
-    """Turn a float into its wire form (non-finite values become strings; JSON has none)."""
-    if math.isnan(value):
-        return "NaN"
-    if math.isinf(value):
-        return "Infinity" if value > 0 else "-Infinity"
-    return value
 
 
 def latest_order_key(step: int, timestamp: int, value: float) -> tuple[int, int, float, bool]:
@@ -113,9 +90,7 @@ def fold_latest(
 
 __all__ = [
     "LatestMetric",
-    "encode_metric_value",
     "fold_latest",
     "latest_order_key",
     "latest_order_sql",
-    "parse_metric_value",
 ]

@@ -9,7 +9,6 @@ default to empty; everything else is required. Unknown fields are rejected.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from enum import StrEnum
 from typing import Annotated, Any, ClassVar, Final, Literal
@@ -59,6 +58,7 @@ from runstream.events.fields import (
     as_pydantic_check,
     integral,
 )
+from runstream.events.floats import floats_from_wire
 from runstream.events.limits import check_batch_size, check_key
 
 __all__ = [
@@ -84,13 +84,6 @@ __all__ = [
     "SourceType",
     "TagEntry",
 ]
-
-_NON_FINITE_FROM_WIRE: Final[dict[str, float]] = {
-    "NaN": math.nan,
-    "Infinity": math.inf,
-    "-Infinity": -math.inf,
-}
-
 
 class RunEndStatus(StrEnum):
     """The terminal statuses a ``run.ended`` event may carry (MLflow's names)."""
@@ -250,11 +243,7 @@ class RunMetricsBody(EventBody):
     @classmethod
     def _values_from_wire(cls, values: Any) -> Any:
         """Turns the wire strings ``"NaN"``, ``"Infinity"``, ``"-Infinity"`` into floats."""
-        # ``set(map(type, ...))`` runs in C; the rewrite runs only if a string is there.
-        if isinstance(values, list | tuple) and str in set(map(type, values)):
-            get = _NON_FINITE_FROM_WIRE.get
-            return [get(v, v) if type(v) is str else v for v in values]
-        return values
+        return floats_from_wire(values)
 
     @field_validator("steps", "timestamps", mode="before")
     @classmethod

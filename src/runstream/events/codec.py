@@ -2,8 +2,7 @@
 
 The wire format is JSON (orjson) of the envelope, with every routing field
 written (null where unused). Non-finite metric values travel as the strings
-``"NaN"``, ``"Infinity"`` and ``"-Infinity"``, because JSON has no literal for them
-(and orjson would write ``null``).
+``"NaN"``, ``"Infinity"`` and ``"-Infinity"`` (:mod:`runstream.events.floats`).
 
 :func:`decode` keeps one promise that the materializer relies on: whatever the
 bytes, it returns a valid :class:`Envelope` or raises
@@ -21,9 +20,8 @@ in this order:
 
 from __future__ import annotations
 
-import math
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any, Final, Literal, TypeVar, overload
 
 import orjson
@@ -34,6 +32,7 @@ from runstream.errors import EventDecodeError, LimitExceededError, ValidationErr
 from runstream.events.bodies import EventBody, RunMetricsBody
 from runstream.events.event_types import EventType
 from runstream.events.fields import LIMIT_ERROR
+from runstream.events.floats import floats_to_wire
 from runstream.events.ids import new_event_id
 from runstream.events.limits import LIMITS, check_message_size
 from runstream.events.models import Envelope, envelope_model
@@ -57,27 +56,6 @@ _TYPES: Final = frozenset(t.value for t in EventType)
 _BodyT = TypeVar("_BodyT", bound=EventBody)
 
 
-def _value_to_wire(value: float) -> float | str:
-    """Returns a finite value as is, and NaN/±Inf as their wire strings."""
-    if math.isnan(value):
-        return "NaN"
-    if math.isfinite(value):
-        return value
-    return "Infinity" if value > 0 else "-Infinity"
-
-
-def _values_to_wire(values: Sequence[float]) -> list[float] | list[float | str]:
-    """Returns the metric values ready for JSON.
-
-    A finite sum proves every value finite (NaN and ±Inf all make the sum
-    non-finite), and ``sum`` runs in C, so the common all-finite column costs one
-    pass without a Python-level loop. An overflowing sum only takes the slow path.
-    """
-    if math.isfinite(sum(values)):
-        return list(values)
-    return [_value_to_wire(v) for v in values]
-
-
 def to_wire(envelope: Envelope[Any]) -> dict[str, Any]:
     """Returns the event as JSON-native values (dicts, lists, str, numbers), as encoded.
 
@@ -89,7 +67,7 @@ def to_wire(envelope: Envelope[Any]) -> dict[str, Any]:
         # Built by hand: model_dump on 10,000 points is several times slower.
         body_wire: dict[str, Any] = {
             "keys": list(body.keys),
-            "values": _values_to_wire(body.values),
+            "values": floats_to_wire(body.values),
             "steps": list(body.steps),
             "timestamps": list(body.timestamps),
         }

@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from runstream.events.floats import float_from_wire
+
 
 @dataclass(frozen=True)
 class Experiment:
@@ -146,7 +148,8 @@ def run_from_json(body: dict[str, Any]) -> Run:
         return dict(value or {})
 
     metrics = {
-        k: (v["value"] if isinstance(v, dict) else v) for k, v in pairs(data.get("metrics")).items()
+        k: float_from_wire(v["value"] if isinstance(v, dict) else v)
+        for k, v in pairs(data.get("metrics")).items()
     }
     run_info = RunInfo(
         run_id=str(info.get("run_id")),

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import math
 import time
 import uuid
 from decimal import Decimal
 from typing import Any
 
-from runstream.core.metrics import encode_metric_value
+from runstream.events.floats import float_to_wire
 from runstream.query.read.session import ReadSession
 from runstream.query.read.sql_guard import check_sql
 from runstream.query.records import SqlResult
@@ -21,7 +20,7 @@ def json_value(value: Any) -> Any:
     if value is None or isinstance(value, bool | int | str):
         return value
     if isinstance(value, float):
-        return value if math.isfinite(value) else encode_metric_value(value)
+        return float_to_wire(value)
     if isinstance(value, Decimal):
         return float(value) if value.is_finite() else str(value)
     if isinstance(value, dt.datetime | dt.date | dt.time):

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import orjson
 from fastapi.responses import Response
 
-from runstream.core.metrics import encode_metric_value
+from runstream.events.floats import float_to_wire
 
 MetricValue = float | str
 """A metric value in JSON: a number, or "NaN", "Infinity", "-Infinity" (JSON has none)."""
@@ -18,7 +17,7 @@ def metric_json(value: float | None) -> MetricValue | None:
     """Encode a double for JSON the way events carry it (non-finite values as strings)."""
     if value is None:
         return None
-    return value if math.isfinite(value) else encode_metric_value(value)
+    return float_to_wire(value)
 
 
 class JsonResponse(Response):
