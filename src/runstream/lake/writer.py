@@ -395,9 +395,7 @@ class LakeWriter:
             latest = self._merge_latest(view)
         finally:
             self._con.unregister(view)
-        changes = {(r[0], r[1]): r for r in latest}
-        self._upsert(TABLES_BY_NAME["latest_metrics"], changes)
-        return int(points.num_rows) + len(changes)
+        return int(points.num_rows) + latest
 
     @contextmanager
     def _inlining(self, limit: int | None) -> Iterator[None]:
@@ -418,47 +416,56 @@ class LakeWriter:
         finally:
             self._exec(f"SET {INLINING_SETTING} = {INLINING_ROW_LIMIT}")
 
-    def _merge_latest(self, view: str) -> list[tuple[Any, ...]]:
-        """Fold the batch's points into the stored summaries (the core.metrics rule, in SQL).
+    def _merge_latest(self, view: str) -> int:
+        """Fold the batch's points into ``latest_metrics`` (the core.metrics rule, in SQL).
 
-        Two steps so the lake is read only for the few (run, key) pairs of the batch:
-        first the batch alone is summarized in memory, then each summary is combined
-        with the stored one.
+        One MERGE statement, in three parts: the batch alone is summarized per
+        (run, key) first (``batch``, materialized once), so the lake is read only for
+        the few pairs of the batch; each summary is combined with the stored one; the
+        result updates the stored row or inserts a new one.
+
+        Returns:
+            The number of ``latest_metrics`` rows written.
         """
         finite = "CASE WHEN isnan(value) THEN NULL ELSE value END"
         point = """{'value': value, 'step': step, 'ts': "timestamp"}"""
         best = f"arg_max({point}, {latest_order_sql()})"
-        try:
-            summary = self._con.execute(
-                f"""
+        sql = f"""
+            WITH batch AS MATERIALIZED (
                 SELECT run_id, key, b.value AS value, b.step AS step, b.ts AS "timestamp",
-                       lo AS min_value, hi AS max_value, n AS count
+                       lo AS min_value, hi AS max_value, n AS "count"
                 FROM (SELECT run_id, key, {best} AS b, min({finite}) AS lo, max({finite}) AS hi,
                              count(*) AS n
                       FROM {view} GROUP BY run_id, key)
-                """
-            ).to_arrow_table()
-            batch = self._view(summary)
-            try:
-                return self._con.execute(
-                    f"""
-                    SELECT run_id, key, b.value, b.step, b.ts, lo, hi, n FROM (
-                        SELECT run_id, key, {best} AS b, min(min_value) AS lo,
-                               max(max_value) AS hi, sum(count)::BIGINT AS n
-                        FROM (
-                            SELECT * FROM {batch}
-                            UNION ALL
-                            SELECT l.* FROM {CATALOG}.latest_metrics l
-                            SEMI JOIN {batch} s ON l.run_id = s.run_id AND l.key = s.key
-                        )
-                        GROUP BY run_id, key
+            ),
+            merged AS (
+                SELECT run_id, key, b.value AS value, b.step AS step, b.ts AS "timestamp",
+                       lo AS min_value, hi AS max_value, n AS "count"
+                FROM (
+                    SELECT run_id, key, {best} AS b, min(min_value) AS lo,
+                           max(max_value) AS hi, sum("count")::BIGINT AS n
+                    FROM (
+                        SELECT * FROM batch
+                        UNION ALL
+                        SELECT l.* FROM {CATALOG}.latest_metrics l
+                        SEMI JOIN batch s ON l.run_id = s.run_id AND l.key = s.key
                     )
-                    """
-                ).fetchall()
-            finally:
-                self._con.unregister(batch)
+                    GROUP BY run_id, key
+                )
+            )
+            MERGE INTO {CATALOG}.latest_metrics AS l USING merged AS m
+            ON l.run_id = m.run_id AND l.key = m.key
+            WHEN MATCHED THEN UPDATE SET value = m.value, step = m.step,
+                "timestamp" = m."timestamp", min_value = m.min_value,
+                max_value = m.max_value, "count" = m."count"
+            WHEN NOT MATCHED THEN INSERT VALUES (m.run_id, m.key, m.value, m.step,
+                m."timestamp", m.min_value, m.max_value, m."count")
+        """
+        try:
+            row = self._con.execute(sql).fetchone()
         except duckdb.Error as exc:
-            raise LakeError(f"lake read failed: {exc}") from exc
+            raise LakeError(f"lake write failed: {exc}") from exc
+        return int(row[0]) if row else 0
 
     def _archive(self, result: BatchResult) -> None:
         accepted = result.accepted
