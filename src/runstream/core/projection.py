@@ -24,7 +24,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from runstream.core import project_registry, project_tracking
-from runstream.core.rows import MetricBlock
+from runstream.core.rows import MetricBlock, PointColumns
 from runstream.core.working import EventRejectedError, Key, Reason, Row, StateView, Working
 from runstream.errors import InvalidTransitionError
 from runstream.events import Envelope, EventType
@@ -51,7 +51,7 @@ class Delivered:
     offset: int
     payload: bytes
     event: Envelope[Any]
-    columns: Any = None
+    columns: PointColumns | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Self
+from typing import Any, Protocol, Self
 
 
 @dataclass(slots=True)
@@ -85,6 +85,20 @@ class VersionRow(_Row):
     deleted: bool
 
 
+class PointColumns(Protocol):
+    """The points of one ``run.metrics`` event already in the lake's column format.
+
+    Opaque here: the lake writer builds them (``runstream.lake.writer.metric_columns``,
+    called by the materializer while it decodes) and reads them; core only carries
+    them from the decoded event to its :class:`MetricBlock`.
+    """
+
+    @property
+    def num_rows(self) -> int:
+        """How many points they hold."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class MetricBlock:
     """The points of one ``run.metrics`` event, still columnar.
@@ -103,7 +117,7 @@ class MetricBlock:
     values: Sequence[float]
     steps: Sequence[int]
     timestamps: Sequence[int]
-    columns: Any = dataclasses.field(default=None, compare=False, repr=False)
+    columns: PointColumns | None = dataclasses.field(default=None, compare=False, repr=False)
 
     def __len__(self) -> int:
         return len(self.keys)
@@ -116,4 +130,12 @@ ENTITY_ROWS: dict[str, type[_Row]] = {
     "model_versions": VersionRow,
 }
 
-__all__ = ["ENTITY_ROWS", "ExperimentRow", "MetricBlock", "ModelRow", "RunRow", "VersionRow"]
+__all__ = [
+    "ENTITY_ROWS",
+    "ExperimentRow",
+    "MetricBlock",
+    "ModelRow",
+    "PointColumns",
+    "RunRow",
+    "VersionRow",
+]
