@@ -24,6 +24,20 @@ from runstream.core.registry import (
 from runstream.core.rows import ModelRow, VersionRow
 from runstream.core.working import EventRejectedError, Reason, Working
 from runstream.events import Envelope, EventType
+from runstream.events.registry_bodies import (
+    RegistryAliasDeletedBody,
+    RegistryAliasSetBody,
+    RegistryDescriptionSetBody,
+    RegistryModelCreatedBody,
+    RegistryModelDeletedBody,
+    RegistryModelTagDeletedBody,
+    RegistryModelTagSetBody,
+    RegistryStageChangedBody,
+    RegistryVersionDeletedBody,
+    RegistryVersionRequestedBody,
+    RegistryVersionTagDeletedBody,
+    RegistryVersionTagSetBody,
+)
 
 
 def _name(env: Envelope[Any]) -> str:
@@ -42,7 +56,7 @@ def _touch_version(w: Working, row: VersionRow, at: int) -> None:
     w.touch("model_versions", (row.name, row.version))
 
 
-def model_created(w: Working, env: Envelope[Any]) -> None:
+def model_created(w: Working, env: Envelope[RegistryModelCreatedBody]) -> None:
     """``registry.model_created``: a new model, or a deleted one created again."""
     name, body = _name(env), env.body
     existing = w.models.get(name)
@@ -54,7 +68,7 @@ def model_created(w: Working, env: Envelope[Any]) -> None:
         w.set_kv("registered_model_tags", (name, key), (name, key, value))
 
 
-def model_deleted(w: Working, env: Envelope[Any]) -> None:
+def model_deleted(w: Working, env: Envelope[RegistryModelDeletedBody]) -> None:
     """``registry.model_deleted``: the model is marked deleted; its versions are removed."""
     model = w.live_model(_name(env))
     model.deleted = True
@@ -62,7 +76,7 @@ def model_deleted(w: Working, env: Envelope[Any]) -> None:
     w.purge_model(model.name)
 
 
-def version_requested(w: Working, env: Envelope[Any]) -> None:
+def version_requested(w: Working, env: Envelope[RegistryVersionRequestedBody]) -> None:
     """``registry.version_requested``: the next version number of the model, in log order."""
     model = w.live_model(_name(env))
     body = env.body
@@ -94,7 +108,7 @@ def version_requested(w: Working, env: Envelope[Any]) -> None:
         w.set_kv("model_version_tags", row[:3], row)
 
 
-def stage_changed(w: Working, env: Envelope[Any]) -> None:
+def stage_changed(w: Working, env: Envelope[RegistryStageChangedBody]) -> None:
     """``registry.stage_changed``: moves a version, archiving the others if asked."""
     name, body = _name(env), env.body
     row = w.live_version(name, body.version)
@@ -120,7 +134,7 @@ def stage_changed(w: Working, env: Envelope[Any]) -> None:
     _touch_model(w, name, at)
 
 
-def alias_set(w: Working, env: Envelope[Any]) -> None:
+def alias_set(w: Working, env: Envelope[RegistryAliasSetBody]) -> None:
     """``registry.alias_set``: an alias names one version; setting it again moves it."""
     name, body = _name(env), env.body
     w.live_version(name, body.version)
@@ -129,7 +143,7 @@ def alias_set(w: Working, env: Envelope[Any]) -> None:
     _touch_model(w, name, env.produced_at)
 
 
-def alias_deleted(w: Working, env: Envelope[Any]) -> None:
+def alias_deleted(w: Working, env: Envelope[RegistryAliasDeletedBody]) -> None:
     """``registry.alias_deleted``: removes the alias (a missing alias is not an error)."""
     model = w.live_model(_name(env))
     w.aliases.pop((model.name, env.body.alias), None)
@@ -137,34 +151,34 @@ def alias_deleted(w: Working, env: Envelope[Any]) -> None:
     _touch_model(w, model.name, env.produced_at)
 
 
-def model_tag_set(w: Working, env: Envelope[Any]) -> None:
+def model_tag_set(w: Working, env: Envelope[RegistryModelTagSetBody]) -> None:
     """``registry.model_tag_set``: last write wins."""
     model = w.live_model(_name(env))
     key, value = env.body.key, env.body.value
     w.set_kv("registered_model_tags", (model.name, key), (model.name, key, value))
 
 
-def model_tag_deleted(w: Working, env: Envelope[Any]) -> None:
+def model_tag_deleted(w: Working, env: Envelope[RegistryModelTagDeletedBody]) -> None:
     """``registry.model_tag_deleted``: removes the tag."""
     model = w.live_model(_name(env))
     w.set_kv("registered_model_tags", (model.name, env.body.key), None)
 
 
-def version_tag_set(w: Working, env: Envelope[Any]) -> None:
+def version_tag_set(w: Working, env: Envelope[RegistryVersionTagSetBody]) -> None:
     """``registry.version_tag_set``: last write wins."""
     name, b = _name(env), env.body
     w.live_version(name, b.version)
     w.set_kv("model_version_tags", (name, b.version, b.key), (name, b.version, b.key, b.value))
 
 
-def version_tag_deleted(w: Working, env: Envelope[Any]) -> None:
+def version_tag_deleted(w: Working, env: Envelope[RegistryVersionTagDeletedBody]) -> None:
     """``registry.version_tag_deleted``: removes the tag."""
     name, b = _name(env), env.body
     w.live_version(name, b.version)
     w.set_kv("model_version_tags", (name, b.version, b.key), None)
 
 
-def description_set(w: Working, env: Envelope[Any]) -> None:
+def description_set(w: Working, env: Envelope[RegistryDescriptionSetBody]) -> None:
     """``registry.description_set``: of a version, or of the model when version is null."""
     name, b = _name(env), env.body
     if b.version is None:
@@ -177,7 +191,7 @@ def description_set(w: Working, env: Envelope[Any]) -> None:
     _touch_version(w, row, env.produced_at)
 
 
-def version_deleted(w: Working, env: Envelope[Any]) -> None:
+def version_deleted(w: Working, env: Envelope[RegistryVersionDeletedBody]) -> None:
     """``registry.version_deleted``: the number stays taken; the version's aliases go."""
     name, b = _name(env), env.body
     row = w.live_version(name, b.version)

@@ -23,7 +23,26 @@ from runstream.core.runs import (
 )
 from runstream.core.working import EventRejectedError, Reason, Working
 from runstream.events import Envelope, EventType
+from runstream.events.bodies import (
+    ArtifactLoggedBody,
+    ExperimentCreatedBody,
+    ExperimentDeletedBody,
+    ExperimentRenamedBody,
+    ExperimentRestoredBody,
+    ExperimentTagSetBody,
+    ModelLoggedBody,
+    RunDeletedBody,
+    RunEndedBody,
+    RunMetricsBody,
+    RunParamsBody,
+    RunRestoredBody,
+    RunStartedBody,
+    RunTagDeletedBody,
+    RunTagsBody,
+)
 
+# A handler as the dispatch table holds it: the event's type decides its body's class
+# (the decoder guarantees it), and each handler is typed with its own body.
 Handler = Callable[[Working, Envelope[Any]], None]
 
 DEFAULT_EXPERIMENT_ID = "0"
@@ -63,7 +82,7 @@ def _live_experiment(w: Working, env: Envelope[Any]) -> ExperimentRow:
     return exp
 
 
-def experiment_created(w: Working, env: Envelope[Any]) -> None:
+def experiment_created(w: Working, env: Envelope[ExperimentCreatedBody]) -> None:
     """``experiment.created``: a new experiment with a unique name."""
     eid, body = _eid(env), env.body
     if eid in w.experiments:
@@ -78,7 +97,7 @@ def experiment_created(w: Working, env: Envelope[Any]) -> None:
         w.set_kv("experiment_tags", (eid, key), (eid, key, value))
 
 
-def experiment_renamed(w: Working, env: Envelope[Any]) -> None:
+def experiment_renamed(w: Working, env: Envelope[ExperimentRenamedBody]) -> None:
     """``experiment.renamed``: a new, unused name for a live experiment."""
     exp = _live_experiment(w, env)
     _check_name_free(w, env.body.name, exp.experiment_id)
@@ -87,7 +106,7 @@ def experiment_renamed(w: Working, env: Envelope[Any]) -> None:
     w.touch("experiments", (exp.experiment_id,))
 
 
-def experiment_tag_set(w: Working, env: Envelope[Any]) -> None:
+def experiment_tag_set(w: Working, env: Envelope[ExperimentTagSetBody]) -> None:
     """``experiment.tag_set``: last write wins."""
     exp = _live_experiment(w, env)
     key, value = env.body.key, env.body.value
@@ -95,7 +114,7 @@ def experiment_tag_set(w: Working, env: Envelope[Any]) -> None:
 
 
 def _experiment_lifecycle(new: Lifecycle) -> Handler:
-    def apply(w: Working, env: Envelope[Any]) -> None:
+    def apply(w: Working, env: Envelope[ExperimentDeletedBody | ExperimentRestoredBody]) -> None:
         exp = w.experiment(_eid(env))
         if exp.experiment_id == DEFAULT_EXPERIMENT_ID and new == Lifecycle.DELETED:
             raise EventRejectedError(
@@ -109,7 +128,7 @@ def _experiment_lifecycle(new: Lifecycle) -> Handler:
     return apply
 
 
-def run_started(w: Working, env: Envelope[Any]) -> None:
+def run_started(w: Working, env: Envelope[RunStartedBody]) -> None:
     """``run.started``: a new run; its experiment may not have arrived yet (other partition)."""
     rid, body = _rid(env), env.body
     eid = env.experiment_id or DEFAULT_EXPERIMENT_ID
@@ -156,7 +175,7 @@ def _set_run_tag(w: Working, run: RunRow, key: str, value: str) -> None:
         w.touch("runs", (run.run_id,))
 
 
-def run_params(w: Working, env: Envelope[Any]) -> None:
+def run_params(w: Working, env: Envelope[RunParamsBody]) -> None:
     """``run.params``: every param is new or logged again with the same value."""
     run = w.active_run(env.run_id)
     new: dict[str, str] = {}
@@ -175,7 +194,7 @@ def run_params(w: Working, env: Envelope[Any]) -> None:
         w.set_kv("params", (run.run_id, key), (run.run_id, key, value))
 
 
-def run_metrics(w: Working, env: Envelope[Any]) -> None:
+def run_metrics(w: Working, env: Envelope[RunMetricsBody]) -> None:
     """``run.metrics``: points stay columnar; the lake writer explodes them in bulk."""
     run = w.active_run(env.run_id)
     body = env.body
@@ -183,20 +202,20 @@ def run_metrics(w: Working, env: Envelope[Any]) -> None:
     w.blocks.append(MetricBlock(run.run_id, body.keys, body.values, body.steps, body.timestamps))
 
 
-def run_tags(w: Working, env: Envelope[Any]) -> None:
+def run_tags(w: Working, env: Envelope[RunTagsBody]) -> None:
     """``run.tags``: last write wins per key."""
     run = w.active_run(env.run_id)
     for entry in env.body.tags:
         _set_run_tag(w, run, entry.key, entry.value)
 
 
-def run_tag_deleted(w: Working, env: Envelope[Any]) -> None:
+def run_tag_deleted(w: Working, env: Envelope[RunTagDeletedBody]) -> None:
     """``run.tag_deleted``: removes the tag (a missing tag is not an error)."""
     run = w.active_run(env.run_id)
     w.set_kv("tags", (run.run_id, env.body.key), None)
 
 
-def run_ended(w: Working, env: Envelope[Any]) -> None:
+def run_ended(w: Working, env: Envelope[RunEndedBody]) -> None:
     """``run.ended``: the first terminal status wins; a repeat of it is harmless."""
     run = w.active_run(env.run_id)
     # end_run raises InvalidTransitionError; the dispatcher turns it into bad_transition.
@@ -207,7 +226,7 @@ def run_ended(w: Working, env: Envelope[Any]) -> None:
 
 
 def _run_lifecycle(new: Lifecycle) -> Handler:
-    def apply(w: Working, env: Envelope[Any]) -> None:
+    def apply(w: Working, env: Envelope[RunDeletedBody | RunRestoredBody]) -> None:
         rid = _rid(env)
         run = w.runs.get(rid)
         if run is None:
@@ -219,7 +238,7 @@ def _run_lifecycle(new: Lifecycle) -> Handler:
     return apply
 
 
-def artifact_logged(w: Working, env: Envelope[Any]) -> None:
+def artifact_logged(w: Working, env: Envelope[ArtifactLoggedBody]) -> None:
     """``artifact.logged``: logging a path again replaces the entry."""
     run = w.active_run(env.run_id)
     b = env.body
@@ -235,7 +254,7 @@ def _json(value: Any) -> str | None:
     return None if value is None else json.dumps(value, sort_keys=True, separators=(",", ":"))
 
 
-def model_logged(w: Working, env: Envelope[Any]) -> None:
+def model_logged(w: Working, env: Envelope[ModelLoggedBody]) -> None:
     """``model.logged``: one row per (run, artifact path)."""
     run = w.active_run(env.run_id)
     b = env.body
