@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from runstream.errors import LakeError
-from runstream.query.lake_port import ReadSession
+from runstream.query.read.port import ReadSession
 
 
 def lake_offsets(
