@@ -126,6 +126,8 @@ def test_history_at_a_snapshot_and_the_stream_from_it_hold_every_point_once(
         assert position["lake_offsets"] == hello.data["lake_offsets"]
 
         # Points logged while a dashboard watches arrive within about a second.
+        wait_for("the lake to catch up", lambda: history(url, run_id),
+                 lambda h: h["series"][0]["total_points"] == 200)
         watched: list[Frame] = []
         watcher = threading.Thread(
             target=lambda: watched.extend(collect(f"{url}/api/v1/runs/{run_id}/live", until=100))

@@ -37,8 +37,8 @@ from runstream.query.http.mlflow import mlflow_routers
 from runstream.query.http.prometheus import RequestMetrics
 from runstream.query.http.routes import native_routers
 from runstream.query.http.schemas.common import json_response
-from runstream.query.read.session import LakeAccess
 from runstream.query.live.port import LogTail
+from runstream.query.read.session import LakeAccess
 from runstream.query.ui import mount_ui
 
 log = logging.getLogger("runstream.query")

@@ -20,11 +20,11 @@ from starlette.responses import Response, StreamingResponse
 
 from runstream.errors import ServiceError, ValidationError
 from runstream.query.http.deps import AppState, StateDep
+from runstream.query.http.schemas.common import json_response
 from runstream.query.live.cursor import parse_cursor
 from runstream.query.live.offsets import lake_offsets
 from runstream.query.live.port import LogTail
 from runstream.query.live.stream import LiveRequest, live_frames
-from runstream.query.http.schemas.common import json_response
 
 router = APIRouter(tags=["live"])
 MAX_LIVE_RUNS = 100
