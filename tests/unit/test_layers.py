@@ -25,7 +25,7 @@ IO_LIBRARIES = {
     "sqlite3",
     "requests",
 }
-# package -> runstream packages it must never import
+# package -> runstream packages it must never import (``events`` imports no other one)
 FORBIDDEN = {
     "events": {
         "core",
@@ -56,6 +56,13 @@ def _imports(path: Path) -> set[str]:
     return names
 
 
+# Rooms of the query service, lowest first: each may import only the rooms below it.
+QUERY_ROOMS = ("records", "search", "read", "live", "ui", "http")
+# Rooms that hold no HTTP: the readers and the search engine know nothing of a web framework.
+HTTP_LIBRARIES = {"fastapi", "starlette", "uvicorn"}
+QUERY_ROOMS_WITHOUT_HTTP = {"records", "search", "read", "live"}
+
+
 MODULES = sorted(SRC.rglob("*.py"))
 
 
@@ -74,7 +81,37 @@ def test_module_respects_layers(path: Path) -> None:
             if len(parts) > 1:
                 banned = FORBIDDEN[package]
                 assert parts[1] not in banned, f"{package} may not import runstream.{parts[1]}"
+        if package == "query":
+            _check_query_room(path, name, top)
+
+
+def _room(parts: tuple[str, ...] | list[str]) -> str | None:
+    """The query room of ``runstream.query.<room>...`` parts after ``query`` (None: the root)."""
+    if not parts:
+        return None
+    room = parts[0].removesuffix(".py")
+    return room if room in QUERY_ROOMS else None
+
+
+def _check_query_room(path: Path, name: str, top: str) -> None:
+    room = _room(path.relative_to(SRC).parts[1:])
+    if room is None:
+        return  # the package root (create_app's lazy export) may see every room
+    if room in QUERY_ROOMS_WITHOUT_HTTP:
+        assert top not in HTTP_LIBRARIES, f"query.{room} holds no HTTP: it may not import {top}"
+    parts = name.split(".")
+    if parts[:2] != ["runstream", "query"]:
+        return
+    target = _room(parts[2:])
+    assert target is not None or len(parts) == 2, (
+        f"runstream.{'.'.join(parts[1:])} is in no room of the query service"
+    )
+    if target is not None and target != room:
+        allowed = QUERY_ROOMS[: QUERY_ROOMS.index(room)]
+        assert target in allowed, f"query.{room} may not import query.{target} (rooms point down)"
 
 
 def test_there_are_modules_to_check() -> None:
     assert len(MODULES) > 10
+    for room in QUERY_ROOMS:
+        assert (SRC / "query" / room).exists() or (SRC / "query" / f"{room}.py").exists()

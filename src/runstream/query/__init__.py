@@ -7,6 +7,8 @@ Rooms (imports point down; ``tests/unit/test_layers.py`` checks it):
   domain errors to HTTP answers, middleware and Prometheus counters. Only this
   room (and ``ui/``) imports FastAPI.
 - ``ui/``: the web UI's static page, mounted by the app factory.
+- ``live/``: the live tail (SSE of new metric points from the log, through a
+  log-reader protocol the composition root fills).
 - ``read/``: the readers (a lake read session in, domain records out, no HTTP),
   the session over the lake's read port, the run index cache, and the pure
   helpers of reading (downsampling, the SQL guard, artifact paths, model URIs).
