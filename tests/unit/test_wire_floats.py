@@ -47,3 +47,10 @@ def test_the_sdk_reads_a_nan_metric_of_the_api_as_a_float() -> None:
     metrics = run_from_json(body).data.metrics
     assert isinstance(metrics["loss"], float) and math.isnan(metrics["loss"])
     assert metrics["gain"] == -math.inf
+
+
+def test_the_latest_metric_record_has_the_columns_of_its_table() -> None:
+    from runstream.core.metrics import LATEST_METRIC_COLUMNS
+    from runstream.lake.tables import TABLES_BY_NAME
+
+    assert TABLES_BY_NAME["latest_metrics"].column_names == ("run_id", "key", *LATEST_METRIC_COLUMNS)

@@ -16,9 +16,11 @@ that the two agree.
 
 from __future__ import annotations
 
+import dataclasses
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 
 def latest_order_key(step: int, timestamp: int, value: float) -> tuple[int, int, float, bool]:
@@ -42,7 +44,12 @@ def latest_order_sql(prefix: str = "") -> str:
 
 @dataclass(frozen=True)
 class LatestMetric:
-    """The summary of one metric of one run, as kept in ``latest_metrics``."""
+    """The summary of one metric of one run: the one domain type of a ``latest_metrics`` row.
+
+    Its fields are the table's columns after ``run_id`` and ``key``, in order
+    (:data:`LATEST_METRIC_COLUMNS`; a unit test keeps them equal), so every reader
+    builds it the same way, with :meth:`from_columns`.
+    """
 
     value: float
     step: int
@@ -50,6 +57,21 @@ class LatestMetric:
     min_value: float | None
     max_value: float | None
     count: int
+
+    @classmethod
+    def from_columns(cls, row: Mapping[str, Any]) -> LatestMetric:
+        """The summary from a row keyed by the ``latest_metrics`` column names."""
+        return cls(
+            float(row["value"]),
+            int(row["step"]),
+            int(row["timestamp"]),
+            row["min_value"],
+            row["max_value"],
+            int(row["count"] or 0),
+        )
+
+
+LATEST_METRIC_COLUMNS = tuple(f.name for f in dataclasses.fields(LatestMetric))
 
 
 def fold_latest(
@@ -89,6 +111,7 @@ def fold_latest(
 
 
 __all__ = [
+    "LATEST_METRIC_COLUMNS",
     "LatestMetric",
     "fold_latest",
     "latest_order_key",

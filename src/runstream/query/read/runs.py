@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from runstream.core.metrics import LatestMetric
+from runstream.core.metrics import LATEST_METRIC_COLUMNS, LatestMetric
 from runstream.core.rows import RunRow
 from runstream.errors import NotFoundError
 from runstream.lake.port import Row, Statement
@@ -59,6 +59,11 @@ def _items(table: str, fields: str, keys: Sequence[str] | None, params: list[Any
     )
 
 
+def _struct(columns: Sequence[str]) -> str:
+    """The fields of a struct literal holding these columns under their own names."""
+    return ", ".join(f"'{c}': \"{c}\"" for c in columns)
+
+
 def load_runs_sql(run_ids: Sequence[str], columns: Columns = ALL_COLUMNS) -> Statement:
     """One statement reading the runs with their params, tags and latest metrics.
 
@@ -66,11 +71,8 @@ def load_runs_sql(run_ids: Sequence[str], columns: Columns = ALL_COLUMNS) -> Sta
     the three key-value tables are scanned side by side in one plan.
     """
     params: list[Any] = [list(run_ids)]
-    kv = "'k': \"key\", 'v': \"value\""
-    metric = (
-        "'k': \"key\", 'v': \"value\", 's': step, 't': \"timestamp\","
-        " 'lo': min_value, 'hi': max_value, 'n': \"count\""
-    )
+    kv = _struct(("key", "value"))
+    metric = _struct(("key", *LATEST_METRIC_COLUMNS))
     ctes = [
         "ids AS (SELECT unnest(?::VARCHAR[]) AS run_id)",
         f"p AS ({_items('params', kv, columns.params, params)})",
@@ -95,14 +97,9 @@ def _run(row: Row) -> Run:
     params, tags, metrics = row[n:]
     return Run(
         info,
-        {str(i["k"]): str(i["v"]) for i in params or ()},
-        {str(i["k"]): str(i["v"]) for i in tags or ()},
-        {
-            str(i["k"]): LatestMetric(
-                float(i["v"]), int(i["s"]), int(i["t"]), i["lo"], i["hi"], int(i["n"] or 0)
-            )
-            for i in metrics or ()
-        },
+        {str(i["key"]): str(i["value"]) for i in params or ()},
+        {str(i["key"]): str(i["value"]) for i in tags or ()},
+        {str(i["key"]): LatestMetric.from_columns(i) for i in metrics or ()},
     )
 
 

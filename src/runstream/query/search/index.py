@@ -35,7 +35,7 @@ import numpy as np
 import pyarrow as pa  # type: ignore[import-untyped]
 import pyarrow.compute as pc  # type: ignore[import-untyped]
 
-from runstream.core.metrics import LatestMetric
+from runstream.core.metrics import LATEST_METRIC_COLUMNS, LatestMetric
 from runstream.core.rows import RunRow
 from runstream.query.records import RUN_COLUMNS, Page, Run
 from runstream.query.search.planner import Cursor, RunSearch
@@ -58,7 +58,7 @@ __all__ = ["KEYED_COLUMNS", "RunIndex"]
 KEYED_COLUMNS: dict[Kind, tuple[str, ...]] = {
     Kind.PARAM: ("key", "value"),
     Kind.TAG: ("key", "value"),
-    Kind.METRIC: ("key", "value", "step", "timestamp", "min_value", "max_value", "count"),
+    Kind.METRIC: ("key", *LATEST_METRIC_COLUMNS),
 }
 _METRIC_COLUMN = {
     Aggregate.LAST: "value",
@@ -345,7 +345,7 @@ class RunIndex:
                     RunRow(**{c: row[c] for c in RUN_COLUMNS}),
                     {k: str(v["value"]) for k, v in items[Kind.PARAM][slot]},
                     {k: str(v["value"]) for k, v in items[Kind.TAG][slot]},
-                    {k: _latest(v) for k, v in items[Kind.METRIC][slot]},
+                    {k: LatestMetric.from_columns(v) for k, v in items[Kind.METRIC][slot]},
                 )
             )
         return runs
@@ -366,17 +366,6 @@ class RunIndex:
             offset += end - start
             out.append([(r["key"], r) for r in chunk if wanted is None or r["key"] in wanted])
         return out
-
-
-def _latest(row: dict[str, Any]) -> LatestMetric:
-    return LatestMetric(
-        float(row["value"]),
-        int(row["step"]),
-        int(row["timestamp"]),
-        row["min_value"],
-        row["max_value"],
-        int(row["count"] or 0),
-    )
 
 
 def _token_value(raw: Any, i: int, rank: int) -> Any:
