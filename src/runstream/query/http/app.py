@@ -21,9 +21,13 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
+from runstream.auth import AuthConfig, Authenticator
+from runstream.auth.oidc import OidcConfig
 from runstream.config import Settings
 from runstream.errors import RunstreamError
+from runstream.events import Permission
 from runstream.objectstore.client import ObjectStore
+from runstream.query.http.access import AuthEdge
 from runstream.query.http.deps import AppState
 from runstream.query.http.errors import (
     INTERNAL,
@@ -37,6 +41,7 @@ from runstream.query.http.mlflow import mlflow_routers
 from runstream.query.http.prometheus import RequestMetrics
 from runstream.query.http.routes import native_routers
 from runstream.query.http.schemas.common import json_response
+from runstream.query.read.auth_cache import DirectoryCache
 from runstream.query.read.session import LakeAccess
 from runstream.query.ui import mount_ui
 
@@ -93,6 +98,32 @@ def _install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Exception, bug)
 
 
+def auth_edge(settings: Settings, lake: LakeAccess) -> AuthEdge | None:
+    """The authenticator and directory cache of ``settings`` (None: auth is off)."""
+    if not settings.auth:
+        return None
+    oidc = None
+    if settings.oidc_issuer:
+        oidc = OidcConfig(
+            issuer=settings.oidc_issuer,
+            jwks_url=settings.oidc_jwks_url,
+            audience=settings.oidc_audience,
+            username_claim=settings.oidc_username_claim,
+            groups_claim=settings.oidc_groups_claim,
+            admin_group=settings.oidc_admin_group,
+        )
+    config = AuthConfig(
+        admin_username=settings.admin_username,
+        admin_password=settings.admin_password,
+        api_token=settings.api_token,
+        oidc=oidc,
+        max_failures=settings.auth_max_failures,
+        window_s=settings.auth_window_s,
+    )
+    default = Permission(settings.auth_default_permission)
+    return AuthEdge(Authenticator(config), DirectoryCache(lake, default))
+
+
 def create_app(
     settings: Settings,
     *,
@@ -109,11 +140,13 @@ def create_app(
     Returns:
         The FastAPI app; its lifespan opens the lake read-only and closes it.
     """
+    lake_access = lake or LakeAccess(settings, index_searches=True)
     state = AppState(
         settings=settings,
-        lake=lake or LakeAccess(settings, index_searches=True),
+        lake=lake_access,
         store=store or ObjectStore.from_settings(settings),
         metrics=RequestMetrics(),
+        auth=auth_edge(settings, lake_access),
     )
 
     @asynccontextmanager
