@@ -10,19 +10,29 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import json
+import statistics
+import threading
+import time
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
+import jwt
 import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi.testclient import TestClient
-from test_query_helpers import NOW, Dataset, fill_lake, per_test_settings, rid, write_rows
+from mlflow import MlflowClient
+from mlflow.exceptions import MlflowException
+from test_query_helpers import NOW, Dataset, fill_lake, per_test_settings, rid, serve, write_rows
 
 from runstream.auth.secrets import hash_password, new_token
 from runstream.config import Settings
 from runstream.query.http.app import create_app
 
 ADMIN_PASSWORD = "admin-password-1"
+ISSUER = "https://idp.runstream.test"
 PASSWORDS = {name: f"{name}-password" for name in ("alice", "bob", "carol", "dave")}
 
 
@@ -60,10 +70,58 @@ def _directory(tokens: dict[str, str]) -> dict[str, list[tuple[Any, ...]]]:
     }
 
 
+@dataclasses.dataclass
+class Issuer:
+    key: rsa.RSAPrivateKey
+    jwks_url: str
+
+    def token(self, key: rsa.RSAPrivateKey | None = None, **claims: Any) -> str:
+        now = int(time.time())
+        body = {"iss": ISSUER, "iat": now, "exp": now + 300, **claims}
+        return jwt.encode(body, key or self.key, algorithm="RS256", headers={"kid": "k1"})
+
+
 @pytest.fixture(scope="module")
-def world(stack_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> World:
+def issuer() -> Iterator[Issuer]:
+    """An OIDC issuer's JWKS, served on loopback, with a key made for this test."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key()))
+    body = json.dumps({"keys": [{**jwk, "kid": "k1", "use": "sig", "alg": "RS256"}]}).encode()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield Issuer(key, f"http://127.0.0.1:{server.server_address[1]}/jwks.json")
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
+
+
+@pytest.fixture(scope="module")
+def world(
+    stack_settings: Settings, tmp_path_factory: pytest.TempPathFactory, issuer: Issuer
+) -> World:
     base = per_test_settings(stack_settings, tmp_path_factory.mktemp("auth-access"))
-    settings = dataclasses.replace(base, auth=True, admin_password=ADMIN_PASSWORD)
+    settings = dataclasses.replace(
+        base,
+        auth=True,
+        admin_password=ADMIN_PASSWORD,
+        oidc_issuer=ISSUER,
+        oidc_jwks_url=issuer.jwks_url,
+        oidc_admin_group="platform-admins",
+    )
     dataset = fill_lake(settings, history_points=50)
     tokens: dict[str, str] = {}
     write_rows(settings, _directory(tokens))
@@ -188,3 +246,117 @@ def test_presigned_urls_are_short_and_for_one_object(client: TestClient) -> None
     assert httpx.get(url).content == b"hello artifacts\n"
     other = url.replace("readme.txt", "model/MLmodel")
     assert httpx.get(other).status_code == 403
+
+
+def test_page_tokens_belong_to_their_caller(client: TestClient, world: World) -> None:
+    first = client.post(
+        "/api/v1/runs/search",
+        json={"experiment_ids": ["2"], "max_results": 1, "filter": "metrics.acc > 0"},
+        headers=basic("bob"),
+    ).json()
+    # bob reads what alice reads, yet his token is his own
+    replay = client.post(
+        "/api/v1/runs/search",
+        json={"experiment_ids": ["2"], "max_results": 1, "filter": "metrics.acc > 0",
+              "page_token": first["next_page_token"] or "x"},
+        headers=basic("alice"),
+    )
+    assert replay.status_code == 400 and replay.json()["error"]["code"] == "invalid_page_token"
+    admin_page = client.post(
+        "/api/v1/runs/search", json={"experiment_ids": ["1"], "max_results": 1},
+        headers=basic("admin"),
+    ).json()
+    stolen = client.post(
+        "/api/v1/runs/search",
+        json={
+            "experiment_ids": ["1"], "max_results": 1, "page_token": admin_page["next_page_token"]
+        },
+        headers=basic("alice"),
+    )
+    assert stolen.status_code == 400
+
+
+def test_filters_orders_and_pages_never_reveal_a_hidden_metric(client: TestClient) -> None:
+    alice = basic("alice")
+    # alpha (hidden, experiment 1) has acc 0.91: no filter or order lets alice see it exists
+    for body in (
+        {"filter": "metrics.acc > 0.9"},
+        {"filter": "metrics.acc = 0.91"},
+        {"filter": f"attributes.run_id = '{rid(1)}'"},
+        {"filter": "params.model = 'cnn'"},
+        {"order_by": ["metrics.acc DESC"], "max_results": 1},
+        {"filter": "metrics.acc >= 0", "order_by": ["metrics.acc ASC"]},
+    ):
+        assert set(_run_names(client, alice, **body)) <= {"zeta"}, body
+    # experiment search filters on hidden names find nothing
+    found = client.get(
+        "/api/v1/experiments", params={"filter": "name = 'vision'"}, headers=alice
+    ).json()
+    assert found["experiments"] == []
+
+
+def test_failed_logins_are_rate_limited(world: World) -> None:
+    limited = dataclasses.replace(world.settings, auth_max_failures=3)
+    with TestClient(create_app(limited)) as c:
+        for _ in range(3):
+            assert c.get("/api/v1/experiments", headers=basic("dave", "bad")).status_code == 401
+        locked = c.get("/api/v1/experiments", headers=basic("dave"))
+        assert locked.status_code == 429 and int(locked.headers["retry-after"]) >= 1
+
+
+def test_a_login_takes_as_long_whether_the_user_exists_or_not(world: World) -> None:
+    unlimited = dataclasses.replace(world.settings, auth_max_failures=1000)
+    with TestClient(create_app(unlimited)) as c:
+
+        def timed(user: str) -> float:
+            started = time.perf_counter()
+            assert c.get("/api/v1/experiments", headers=basic(user, "guess")).status_code == 401
+            return time.perf_counter() - started
+
+        timed("warm-up")
+        existing = statistics.median(timed(u) for u in ["alice", "bob", "carol", "dave"] * 2)
+        missing = statistics.median(timed(f"ghost{i}") for i in range(8))
+    assert 0.5 < existing / missing < 2.0
+
+
+def test_oidc_jwts_from_the_issuer_are_accepted_and_others_refused(
+    client: TestClient, issuer: Issuer
+) -> None:
+    good = issuer.token(preferred_username="alice", groups=["nlp"])
+    assert _run_names(client, bearer(good)) == ["zeta"]
+    admin = issuer.token(preferred_username="erin", groups=["platform-admins"])
+    assert len(_run_names(client, bearer(admin))) == 5
+    other_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    now = int(time.time())
+    for bad in (
+        issuer.token(preferred_username="alice", exp=now - 3600, iat=now - 7200),
+        issuer.token(key=other_key, preferred_username="alice"),
+        issuer.token(preferred_username="alice", iss="https://evil.test"),
+        jwt.encode({"iss": ISSUER, "exp": now + 60, "sub": "x"}, "s" * 32, algorithm="HS256",
+                   headers={"kid": "k1"}),
+    ):
+        resp = client.get("/api/v1/experiments", headers=bearer(bad))
+        assert resp.status_code == 401, resp.text
+
+
+def test_mlflow_client_with_basic_auth_and_with_a_token(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    with serve(world.settings) as url:
+        client = MlflowClient(tracking_uri=url, registry_uri=url)
+        monkeypatch.setenv("MLFLOW_TRACKING_USERNAME", "carol")
+        monkeypatch.setenv("MLFLOW_TRACKING_PASSWORD", PASSWORDS["carol"])
+        runs = client.search_runs(["1", "2"], order_by=["attributes.start_time ASC"])
+        assert [r.info.run_name for r in runs] == ["alpha", "beta", "gamma", "delta"]
+        assert client.get_registered_model("classifier").name == "classifier"
+        with pytest.raises(MlflowException, match=r"PERMISSION_DENIED|Permission denied"):
+            client.get_run(rid(6))
+        monkeypatch.delenv("MLFLOW_TRACKING_USERNAME")
+        monkeypatch.delenv("MLFLOW_TRACKING_PASSWORD")
+        monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", world.tokens["alice"])
+        assert [r.info.run_name for r in client.search_runs(["1", "2"])] == ["zeta"]
+        assert [m.name for m in client.search_registered_models()] == ["detector"]
+        monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", world.tokens["revoked"])
+        with pytest.raises(MlflowException):
+            client.search_experiments()
