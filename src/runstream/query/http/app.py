@@ -41,6 +41,7 @@ from runstream.query.http.mlflow import mlflow_routers
 from runstream.query.http.prometheus import RequestMetrics
 from runstream.query.http.routes import native_routers
 from runstream.query.http.schemas.common import json_response
+from runstream.query.live.port import LogTail
 from runstream.query.read.auth_cache import DirectoryCache
 from runstream.query.read.session import LakeAccess
 from runstream.query.ui import mount_ui
@@ -129,6 +130,7 @@ def create_app(
     *,
     lake: LakeAccess | None = None,
     store: ObjectStore | None = None,
+    live: LogTail | None = None,
 ) -> FastAPI:
     """Build the query service for ``settings``.
 
@@ -136,6 +138,8 @@ def create_app(
         settings: this process's settings (built at the process edge).
         lake: the lake access to use (tests may pass one); built from settings otherwise.
         store: the object store client; built from settings otherwise.
+        live: the log reader of the live tail (the composition root passes a Kafka
+            one; without it the live endpoints answer 503).
 
     Returns:
         The FastAPI app; its lifespan opens the lake read-only and closes it.
@@ -147,6 +151,7 @@ def create_app(
         store=store or ObjectStore.from_settings(settings),
         metrics=RequestMetrics(),
         auth=auth_edge(settings, lake_access),
+        live=live,
     )
 
     @asynccontextmanager

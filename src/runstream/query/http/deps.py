@@ -11,6 +11,7 @@ from fastapi import Depends, Request
 from runstream.config import Settings
 from runstream.objectstore.client import ObjectStore
 from runstream.query.http.prometheus import RequestMetrics
+from runstream.query.live.port import LogTail
 from runstream.query.read.port import ReadSession
 from runstream.query.read.session import LakeAccess
 
@@ -30,6 +31,7 @@ class AppState:
         store: the artifacts object store (opens connections on first use).
         metrics: request counters for ``/metrics``.
         auth: authentication at the edge, when ``RUNSTREAM_AUTH`` is on.
+        live: the log reader of the live tail (None: the endpoint answers 503).
     """
 
     settings: Settings
@@ -37,6 +39,7 @@ class AppState:
     store: ObjectStore
     metrics: RequestMetrics
     auth: AuthEdge | None = None
+    live: LogTail | None = None
 
 
 def get_state(request: Request) -> AppState:
