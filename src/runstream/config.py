@@ -68,6 +68,7 @@ class Settings:
     lake_data_path: str = ""
     tracking_uri: str = ""
     api_token: str = ""
+    token: str = ""
     batch_max_events: int = 5000
     batch_max_ms: int = 500
     sql_timeout_s: float = 10.0
@@ -221,6 +222,7 @@ _FIELDS: dict[str, tuple[str, Callable[[str, str], Any]]] = {
     "LAKE_DATA_PATH": ("lake_data_path", _text),
     "TRACKING_URI": ("tracking_uri", _parse_url),
     "API_TOKEN": ("api_token", _text),
+    "TOKEN": ("token", _text),
     "BATCH_MAX_EVENTS": ("batch_max_events", lambda n, raw: _parse_int(n, raw, 1, 1_000_000)),
     "BATCH_MAX_MS": ("batch_max_ms", lambda n, raw: _parse_int(n, raw, 10, 600_000)),
     "SQL_TIMEOUT_S": ("sql_timeout_s", lambda n, raw: _parse_float(n, raw, 0.1, 3600)),

@@ -36,6 +36,10 @@ class AuthEventSink(Protocol):
         """
         ...
 
+    async def close(self) -> None:
+        """Release the connection."""
+        ...
+
 
 def _event(action: AuthAction, actor: str, **fields: Any) -> Envelope[Any]:
     return make_event(EventType.AUTH_CHANGED, AuthChangedBody(action=action, actor=actor, **fields))

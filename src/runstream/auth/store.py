@@ -46,8 +46,8 @@ _GRANTS = (
     "FROM auth_permissions"
 )
 _AUDIT = (
-    "SELECT event_id, at, actor, action, subject FROM auth_audit "
-    "WHERE at >= ? ORDER BY at DESC, event_id DESC LIMIT ?"
+    'SELECT event_id, "at", actor, "action", subject FROM auth_audit '
+    'WHERE "at" >= ? ORDER BY "at" DESC, event_id DESC LIMIT ?'
 )
 
 

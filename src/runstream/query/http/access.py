@@ -26,6 +26,7 @@ from runstream.auth import (
     ReadScope,
     at_least,
 )
+from runstream.auth.changes import AuthEventSink
 from runstream.errors import PermissionDeniedError
 from runstream.events import Permission, ResourceType
 from runstream.query.read.auth_cache import DirectoryCache
@@ -47,10 +48,12 @@ class AuthEdge:
     Attributes:
         authenticator: credentials to principals.
         directories: the lake's directory, cached.
+        sink: where access-control changes are published (None: read-only server).
     """
 
     authenticator: Authenticator
     directories: DirectoryCache
+    sink: AuthEventSink | None = None
 
 
 @dataclass(frozen=True)
@@ -100,13 +103,15 @@ class Access:
                 f"{resource_id!r}"
             )
 
-    def require_admin(self, what: str) -> None:
-        """Raise unless the caller is an admin (or auth is off).
+    def require_admin(self, what: str, need: Permission = Permission.READ) -> None:
+        """Raise unless the caller is an admin whose credential allows ``need`` (or auth is off).
 
         Raises:
             PermissionDeniedError: 403.
         """
-        if self.directory is not None and not self.principal.is_admin:
+        if self.directory is None:
+            return
+        if not self.principal.is_admin or not at_least(self.principal.cap, need):
             raise PermissionDeniedError(f"Permission denied: {what} is for admins")
 
     def require_runs(self, session: ReadSession, run_ids: Sequence[str]) -> None:

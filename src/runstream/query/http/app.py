@@ -22,6 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from runstream.auth import AuthConfig, Authenticator
+from runstream.auth.changes import AuthEventSink
 from runstream.auth.oidc import OidcConfig
 from runstream.config import Settings
 from runstream.errors import RunstreamError
@@ -99,7 +100,9 @@ def _install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Exception, bug)
 
 
-def auth_edge(settings: Settings, lake: LakeAccess) -> AuthEdge | None:
+def auth_edge(
+    settings: Settings, lake: LakeAccess, sink: AuthEventSink | None = None
+) -> AuthEdge | None:
     """The authenticator and directory cache of ``settings`` (None: auth is off)."""
     if not settings.auth:
         return None
@@ -122,7 +125,7 @@ def auth_edge(settings: Settings, lake: LakeAccess) -> AuthEdge | None:
         window_s=settings.auth_window_s,
     )
     default = Permission(settings.auth_default_permission)
-    return AuthEdge(Authenticator(config), DirectoryCache(lake, default))
+    return AuthEdge(Authenticator(config), DirectoryCache(lake, default), sink)
 
 
 def create_app(
@@ -131,6 +134,7 @@ def create_app(
     lake: LakeAccess | None = None,
     store: ObjectStore | None = None,
     live: LogTail | None = None,
+    auth_sink: AuthEventSink | None = None,
 ) -> FastAPI:
     """Build the query service for ``settings``.
 
@@ -140,6 +144,8 @@ def create_app(
         store: the object store client; built from settings otherwise.
         live: the log reader of the live tail (the composition root passes a Kafka
             one; without it the live endpoints answer 503).
+        auth_sink: where ``/api/v1/auth`` publishes access-control changes (the
+            composition root passes a Kafka one; without it changes answer 503).
 
     Returns:
         The FastAPI app; its lifespan opens the lake read-only and closes it.
@@ -150,7 +156,7 @@ def create_app(
         lake=lake_access,
         store=store or ObjectStore.from_settings(settings),
         metrics=RequestMetrics(),
-        auth=auth_edge(settings, lake_access),
+        auth=auth_edge(settings, lake_access, auth_sink),
         live=live,
     )
 
@@ -161,6 +167,8 @@ def create_app(
         try:
             yield
         finally:
+            if auth_sink is not None:
+                await auth_sink.close()
             await run_in_threadpool(state.lake.close)
 
     app = FastAPI(
