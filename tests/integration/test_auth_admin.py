@@ -16,6 +16,7 @@ import pytest
 
 from runstream.cli.main import main
 from runstream.config import Settings, settings_to_env
+from runstream.materializer.rebuild import format_report, rebuild
 from runstream.stack import LocalStack, free_ports
 
 ADMIN = ("admin", "admin-password-2")
@@ -118,3 +119,10 @@ def test_users_tokens_groups_and_grants_through_the_cli_and_the_log(
     capsys.readouterr()
     assert cli(monkeypatch, apps, "users", "list", "--json") == 0
     assert '"erin"' in capsys.readouterr().out
+
+    # the trail survives a rebuild: replaying the archive gives the same auth tables
+    LocalStack(apps, with_apps=True).materializer().stop()
+    report = rebuild(apps)
+    assert report.ok, format_report(report)
+    audit_rows = [d.rows_a for d in report.diffs if d.table == "auth_audit"]
+    assert audit_rows == [7], format_report(report)
