@@ -45,7 +45,7 @@ def _header(scope: Scope, wanted: bytes) -> str | None:
 
 async def _authenticate(edge: AuthEdge, scope: Scope) -> tuple[Principal, AuthDirectory]:
     """The caller and the directory used (blocking work in worker threads)."""
-    directory = edge.directories.fresh()
+    directory = edge.directories.peek()
     if directory is None:
         directory = await run_in_threadpool(edge.directories.get)
     client = scope.get("client")

@@ -92,8 +92,7 @@ async def _publish(
     await edge.sink.publish(events)
     deadline = time.monotonic() + _VISIBLE_WITHIN_S
     while True:
-        edge.directories.invalidate()
-        directory = await run_in_threadpool(edge.directories.get)
+        directory = await run_in_threadpool(edge.directories.reload)
         if shows(directory):
             return True
         if time.monotonic() > deadline:
