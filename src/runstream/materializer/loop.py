@@ -106,7 +106,7 @@ class Materializer:
         )
         if o.maintenance_every_s:
             self.maintainer = Maintainer(
-                s, every_s=o.maintenance_every_s, budget_s=o.maintenance_budget_s,
+                s, self._lock, every_s=o.maintenance_every_s, budget_s=o.maintenance_budget_s,
                 memory_limit_mb=o.maintenance_memory_limit_mb,
             )
         tasks: list[asyncio.Task[None]] = []

@@ -9,8 +9,11 @@ for meeting the writer's commits.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import logging
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from runstream.config import Settings
 from runstream.errors import LakeError
@@ -26,8 +29,10 @@ class Maintainer:
 
     Maintenance contract:
 
-    1. Never under the writer's batch lock, never on its connection: the first pass
-       opens a lake of its own (its own DuckDB, ``memory_limit_mb``, one thread).
+    1. Never on the writer's connection: the first pass opens a lake of its own
+       (its own DuckDB, ``memory_limit_mb``, one thread). The batch lock is held
+       around one step at a time, never the pass: batches commit between steps
+       and never lose their commit to this process's maintenance.
     2. A pass runs in a worker thread for at most about ``budget_s`` (no step
        starts after it) and the next pass goes on where it stopped.
     3. A stop ends the pass: no further step starts and the running one is
@@ -37,9 +42,16 @@ class Maintainer:
     """
 
     def __init__(
-        self, settings: Settings, *, every_s: float, budget_s: float, memory_limit_mb: int
+        self,
+        settings: Settings,
+        batch_lock: asyncio.Lock,
+        *,
+        every_s: float,
+        budget_s: float,
+        memory_limit_mb: int,
     ) -> None:
         self._settings = settings
+        self._batch_lock = batch_lock
         self._every_s = every_s
         self._budget_s = budget_s
         self._memory_limit_mb = memory_limit_mb
@@ -68,9 +80,11 @@ class Maintainer:
                     memory_limit_mb=self._memory_limit_mb, threads=1,
                 )
             lake = self._lake
+            loop = asyncio.get_running_loop()
             work = asyncio.ensure_future(asyncio.to_thread(
                 compact, lake, budget_s=self._budget_s, start_at=self._next_step,
                 memory_limit=f"{self._memory_limit_mb}MB", stop=halt,
+                guard=lambda: self._holding_batch_lock(loop, halt),
             ))
             stopping = asyncio.ensure_future(stop.wait())
             try:
@@ -89,6 +103,27 @@ class Maintainer:
         self._next_step = report.next_step
         log.info("maintenance: %s", report)
         return report
+
+
+    @contextmanager
+    def _holding_batch_lock(
+        self, loop: asyncio.AbstractEventLoop, halt: threading.Event
+    ) -> Iterator[None]:
+        """Hold the event loop's batch lock from the maintenance thread (one step)."""
+        acquired = asyncio.run_coroutine_threadsafe(self._batch_lock.acquire(), loop)
+        while not acquired.done():
+            if halt.is_set():
+                acquired.cancel()
+                break
+            concurrent.futures.wait([acquired], timeout=0.1)
+        try:
+            acquired.result()
+        except concurrent.futures.CancelledError as exc:
+            raise LakeError("lake maintenance stopped while waiting for a batch") from exc
+        try:
+            yield
+        finally:
+            loop.call_soon_threadsafe(self._batch_lock.release)
 
 
 __all__ = ["Maintainer"]
