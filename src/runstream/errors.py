@@ -26,6 +26,7 @@ third-party exception type.
     │   ├── BrokerError             Kafka-protocol broker failures
     │   ├── ObjectStoreError        S3 failures
     │   └── LakeError               DuckDB / DuckLake failures
+    │       ├── LakeConflictError   a commit that met another writer (retry at once)
     │       └── QueryTimeoutError   a read that ran past its time limit
     └── DeliveryError               the SDK could not deliver events
         └── BufferFullError         the SDK buffer stayed full past the timeout
@@ -130,6 +131,14 @@ class LakeError(ServiceError):
     """A failure in DuckDB or the DuckLake catalog."""
 
 
+class LakeConflictError(LakeError):
+    """A lake commit lost to another writer (catalog lock, DuckLake conflict).
+
+    Nothing of the transaction is visible; running it again on the new snapshot is
+    expected to succeed.
+    """
+
+
 class QueryTimeoutError(LakeError):
     """A read that ran past its time limit and was interrupted."""
 
@@ -152,6 +161,7 @@ __all__ = [
     "ExtraMissingError",
     "FilterParseError",
     "InvalidTransitionError",
+    "LakeConflictError",
     "LakeError",
     "LimitExceededError",
     "NotFoundError",
