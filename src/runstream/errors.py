@@ -9,6 +9,7 @@ third-party exception type.
 
     RunstreamError
     ├── ConfigError                 bad or missing setting (names the variable)
+    │   └── ExtraMissingError       an optional extra is not installed (names it)
     ├── ValidationError             input that breaks a contract or a limit
     │   ├── EventDecodeError        bytes that are not a valid v1 event
     │   ├── LimitExceededError      a size or length limit from core.limits
@@ -44,6 +45,10 @@ class RunstreamError(Exception):
 
 class ConfigError(RunstreamError):
     """A setting is missing or has a bad value; the message names the variable."""
+
+
+class ExtraMissingError(ConfigError):
+    """An optional extra (e.g. ``runstream[models]``) is needed and not installed."""
 
 
 class ValidationError(RunstreamError):
@@ -182,6 +187,7 @@ __all__ = [
     "ConfigError",
     "DeliveryError",
     "EventDecodeError",
+    "ExtraMissingError",
     "FilterParseError",
     "InvalidTransitionError",
     "LakeConflictError",
