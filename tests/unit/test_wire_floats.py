@@ -53,4 +53,5 @@ def test_the_latest_metric_record_has_the_columns_of_its_table() -> None:
     from runstream.core.metrics import LATEST_METRIC_COLUMNS
     from runstream.lake.tables import TABLES_BY_NAME
 
-    assert TABLES_BY_NAME["latest_metrics"].column_names == ("run_id", "key", *LATEST_METRIC_COLUMNS)
+    columns = TABLES_BY_NAME["latest_metrics"].column_names
+    assert columns == ("run_id", "key", *LATEST_METRIC_COLUMNS)

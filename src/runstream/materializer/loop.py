@@ -2,13 +2,14 @@
 
 Run it with :func:`run_materializer` (the ``runstream materialize`` command). Lake
 work happens in a worker thread so the event loop keeps heart-beating the group
-while Parquet files are written.
+while Parquet files are written. Every wait of the event loop is bounded or ends on
+a stop, so a member stops within seconds of SIGTERM and keeps reporting its status
+whatever state the broker and the object store are in.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import sys
 import threading
@@ -16,24 +17,39 @@ import time
 from collections.abc import Iterable
 
 from runstream.config import Settings
-from runstream.errors import BrokerError, LakeError
+from runstream.errors import BrokerError, LakeConflictError, LakeError
 from runstream.events.records import Record, TopicPartition
 from runstream.kafka.consumer import ConsumerOptions, EventConsumer
-from runstream.kafka.dlq import DeadLetter, DeadLetterPublisher
+from runstream.kafka.dlq import DeadLetterPublisher
 from runstream.lake.connection import open_lake
-from runstream.lake.maintenance import compact
-from runstream.lake.writer import LakeWriter, StatusRow
-from runstream.materializer.batch import BatchProcessor, Decoded, PreparedBatch, decode_records
+from runstream.lake.writer import LakeWriter
+from runstream.materializer.batch import (
+    BatchProcessor,
+    Decoded,
+    PreparedBatch,
+    dead_letters,
+    decode_records,
+)
 from runstream.materializer.memory import release_memory
 from runstream.materializer.options import MaterializerOptions
 from runstream.materializer.stats import Stats
+from runstream.materializer.status import StatusReporter
+from runstream.materializer.stopping import StopSignal
+from runstream.materializer.upkeep import Maintainer
 
 log = logging.getLogger("runstream.materializer")
 
-_IDLE_STATUS_S = 30.0
 GIL_SWITCH_INTERVAL_S = 0.0005
 # Assumed message size before the first fetch: a run.metrics event of 1,000 points.
 _FIRST_RECORD_BYTES = 64 * 1024
+# Shutdown budget (a stop must be served within 10 s whatever the broker's state):
+# the last Kafka commit, leaving the group, closing the dead-letter producer.
+_STOP_COMMIT_S = 1.0
+_STOP_CONSUMER_S = 3.0
+_STOP_DLQ_S = 2.0
+# A commit that lost to another writer (maintenance, another member) is written again
+# at once, this many times in all, before the usual backoff.
+_CONFLICT_ATTEMPTS = 5
 
 
 class Materializer:
@@ -50,10 +66,11 @@ class Materializer:
         self._processor: BatchProcessor | None = None
         self._consumer: EventConsumer | None = None
         self._dlq: DeadLetterPublisher | None = None
-        self._last_status = 0.0
+        self._stop = StopSignal(threading.Event())
+        self._status: StatusReporter | None = None
         # Bumped at every seek: records fetched under an older generation are stale.
         self._generation = 0
-        self._last_maintenance = time.monotonic()
+        self.maintainer: Maintainer | None = None
         # Mean message size of the last fetch, to size the next one (see _collect).
         self._record_bytes = float(_FIRST_RECORD_BYTES)
         # The last committed batch's Kafka commit, memory release and maintenance.
@@ -83,14 +100,32 @@ class Materializer:
             on_revoke=self._on_revoke,
         )
         self._dlq = DeadLetterPublisher(s.bootstrap, s.topic_dlq)
+        self._status = StatusReporter(
+            o.member_id, self.stats, self._lag,
+            every_s=o.status_every_s, idle_every_s=o.idle_status_every_s,
+        )
+        if o.maintenance_every_s:
+            self.maintainer = Maintainer(
+                s, self._lock, every_s=o.maintenance_every_s, budget_s=o.maintenance_budget_s,
+                memory_limit_mb=o.maintenance_memory_limit_mb,
+            )
+        tasks: list[asyncio.Task[None]] = []
         try:
-            await self._consumer.start()
-            await self._dlq.start()
-            log.info("materializer %s started (group %s)", o.member_id, o.group_id)
-            await self._pipeline(stop)
+            async with StopSignal(stop) as self._stop:
+                await self._consumer.start()
+                await self._dlq.start()
+                log.info("materializer %s started (group %s)", o.member_id, o.group_id)
+                tasks.append(asyncio.create_task(self._status.run(), name="status"))
+                if self.maintainer is not None:
+                    tasks.append(asyncio.create_task(self.maintainer.run(self._stop)))
+                await self._pipeline(stop)
+                if tasks[1:]:  # the maintainer sees the stop: it interrupts its pass, closes
+                    await asyncio.wait(tasks[1:], timeout=_STOP_CONSUMER_S)
         finally:
-            await self._consumer.stop()
-            await self._dlq.stop()
+            for task in tasks:
+                task.cancel()
+            await self._consumer.stop(_STOP_CONSUMER_S)
+            await self._dlq.stop(_STOP_DLQ_S)
             await asyncio.to_thread(lake.close)
             log.info("materializer %s stopped: %s", o.member_id, self.stats.summary())
 
@@ -119,7 +154,7 @@ class Materializer:
         finally:
             if pending is not None:
                 await pending
-            await self._settle()
+            await self._settle(_STOP_COMMIT_S)
 
     # -- partitions ---------------------------------------------------------------------
 
@@ -130,7 +165,8 @@ class Materializer:
                 self._positions[tp] = stored.get(tp)
             self._generation += 1
             # Report the new partitions at once: readiness probes wait for this row.
-            self._last_status = 0.0
+            if self._status is not None:
+                self._status.report_now()
             log.info("assigned %s at lake offsets %s", sorted(tps), stored)
             return stored
 
@@ -155,7 +191,7 @@ class Materializer:
                 break
             except LakeError as exc:
                 log.warning("lake unreadable, retrying in %.1f s: %s", delay, exc)
-                await asyncio.sleep(delay)
+                await self._stop.sleep(delay)
                 delay = min(delay * 2, self.options.retry_max_s)
         else:
             return
@@ -185,7 +221,7 @@ class Materializer:
                 got = await self._consumer.fetch(min(o.max_events - len(out), fit), remaining_ms)
             except BrokerError as exc:
                 log.warning("fetch failed: %s", exc)
-                await asyncio.sleep(o.retry_min_s)
+                await self._stop.sleep(o.retry_min_s)
                 break
             if not got:
                 continue
@@ -207,26 +243,40 @@ class Materializer:
                 return
             expected = {r.tp: positions[r.tp] for r in batch}
             started = time.monotonic()
+            assert self._status is not None
+            status = self._status.take()
             try:
-                prepared = await asyncio.to_thread(
-                    self._processor.prepare, batch, expected, status=self._status_if_due(),
-                    decoded=decoded,
-                )
-                if prepared is None:
-                    log.warning("offsets moved under this member (rebalance); re-seeking")
-                    await self._resync(stop, list(positions))
-                    return
-                await self._dead_letters(prepared, batch)
-                await asyncio.to_thread(self._processor.commit)
+                for attempt in range(1, _CONFLICT_ATTEMPTS + 1):
+                    prepared = await asyncio.to_thread(
+                        self._processor.prepare, batch, expected, status=status,
+                        decoded=decoded,
+                    )
+                    if prepared is None:
+                        log.warning("offsets moved under this member (rebalance); re-seeking")
+                        await self._resync(stop, list(positions))
+                        return
+                    if not await self._stop.unless_stopped(self._dead_letters(prepared, batch)):
+                        await asyncio.to_thread(self._processor.abort)  # replayed after restart
+                        return
+                    try:
+                        await asyncio.to_thread(self._processor.commit)
+                        break
+                    except LakeConflictError as exc:
+                        if attempt == _CONFLICT_ATTEMPTS:
+                            raise
+                        log.info("batch commit lost to another writer, writing it again: %s",
+                                 str(exc).splitlines()[-1])
             except (LakeError, BrokerError) as exc:
                 await asyncio.to_thread(self._processor.abort)
                 self.stats.failures += 1
                 delay = min(self.options.retry_min_s * 2 ** min(self.stats.failures, 8),
                             self.options.retry_max_s)
                 log.warning("batch of %d failed, retrying in %.1f s: %s", len(batch), delay, exc)
-                await asyncio.sleep(delay)
-                await self._resync(stop, expected)
+                if not await self._stop.sleep(delay):
+                    await self._write_status()  # the broker may be gone, the lake not
+                    await self._resync(stop, expected)
                 return
+            assert prepared is not None
             self.stats.failures = 0
             positions.update(prepared.offsets)
             self.stats.record(prepared, (time.monotonic() - started) * 1000)
@@ -237,18 +287,27 @@ class Materializer:
         self._aftermath = asyncio.create_task(self._after_commit(prepared.offsets))
 
     async def _after_commit(self, offsets: dict[TopicPartition, int]) -> None:
-        """After a lake commit: offsets to Kafka (contract step 8), memory back, maintenance."""
+        """After a lake commit: offsets to Kafka (contract step 8), memory back."""
         assert self._consumer is not None
         await self._consumer.commit(offsets)
         # The batch's objects are gone once _process returned; hand their pages back.
         await asyncio.to_thread(release_memory)
-        await self._maybe_maintain()
 
-    async def _settle(self) -> None:
-        """Wait for the previous batch's after-commit work, if still running."""
+    async def _settle(self, timeout_s: float | None = None) -> None:
+        """Wait for the previous batch's after-commit work, at most ``timeout_s``.
+
+        Past the timeout it is cancelled: its Kafka commit is bookkeeping only.
+        """
         aftermath, self._aftermath = self._aftermath, None
-        if aftermath is not None:
+        if aftermath is None:
+            return
+        if timeout_s is None:
             await aftermath
+            return
+        done, _ = await asyncio.wait({aftermath}, timeout=timeout_s)
+        if not done:
+            aftermath.cancel()
+            await asyncio.wait({aftermath})
 
     def _unstored(self, record: Record) -> bool:
         """True for a record of an owned partition that the lake does not hold yet."""
@@ -259,33 +318,13 @@ class Materializer:
 
     async def _dead_letters(self, prepared: PreparedBatch, batch: list[Record]) -> None:
         assert self._dlq is not None
-        rejections = prepared.result.rejections
-        if not rejections:
-            return
-        keys = {(r.topic, r.partition, r.offset): r.key for r in batch}
-        await self._dlq.publish(
-            [
-                DeadLetter(
-                    j.topic, j.partition, j.offset, keys.get((j.topic, j.partition, j.offset)),
-                    j.payload, j.text, j.event_id,
-                )
-                for j in rejections
-            ]
-        )
-        for j in rejections[:5]:
-            log.warning("rejected %s:%d@%d: %s", j.topic, j.partition, j.offset, j.text[:300])
+        letters = dead_letters(prepared, batch)
+        if letters:
+            await self._dlq.publish(letters)
+        for j in letters[:5]:
+            log.warning("rejected %s:%d@%d: %s", j.topic, j.partition, j.offset, j.reason[:300])
 
-    # -- status and maintenance ---------------------------------------------------------
-
-    def _status_if_due(self, every: float | None = None) -> StatusRow | None:
-        now = time.monotonic()
-        if now - self._last_status < (every or self.options.status_every_s):
-            return None
-        self._last_status = now
-        lag = self._lag()
-        # Logged before the status row, which starts a new rate window.
-        log.info("%s lag=%s", self.stats.summary(), sum(lag.values()))
-        return self.stats.status_row(self.options.member_id, json.dumps(lag, sort_keys=True))
+    # -- status ---------------------------------------------------------------------------
 
     def _lag(self) -> dict[str, int]:
         assert self._consumer is not None
@@ -296,27 +335,18 @@ class Materializer:
         return out
 
     async def _idle(self) -> None:
-        status = self._status_if_due(_IDLE_STATUS_S)
-        if status is not None and self._writer is not None:
-            async with self._lock:
-                try:
-                    await asyncio.to_thread(self._writer.write_status, status)
-                except LakeError as exc:
-                    log.warning("status not written: %s", exc)
-        await self._maybe_maintain()
-
-    async def _maybe_maintain(self) -> None:
-        every = self.options.maintenance_every_s
-        if not every or time.monotonic() - self._last_maintenance < every:
-            return
-        self._last_maintenance = time.monotonic()
-        assert self._writer is not None
         async with self._lock:
-            try:
-                report = await asyncio.to_thread(compact, self._writer.lake)
-                log.info("maintenance: %s", report)
-            except LakeError as exc:
-                log.warning("maintenance failed (will retry later): %s", exc)
+            await self._write_status()
+
+    async def _write_status(self) -> None:
+        """Write the status row alone if one is due (caller holds the lock)."""
+        status = self._status.take_alone() if self._status is not None else None
+        if status is None or self._writer is None:
+            return
+        try:
+            await asyncio.to_thread(self._writer.write_status, status)
+        except LakeError as exc:
+            log.warning("status not written: %s", exc)
 
 
 def run_materializer(
