@@ -52,13 +52,8 @@ class ArrowResult:
     snapshot_id: int
 
 
-class LakeTransaction(Protocol):
-    """Several reads that see one snapshot (rule 2); close it, or use it as a context."""
-
-    @property
-    def snapshot_id(self) -> int:
-        """The snapshot every read of this transaction sees (0 before the first read)."""
-        ...
+class LakeQueries(Protocol):
+    """The two reads every holder of the port may run."""
 
     def query(
         self,
@@ -68,13 +63,22 @@ class LakeTransaction(Protocol):
         timeout_s: float | None = None,
         max_rows: int | None = None,
     ) -> QueryResult:
-        """Run one parameterized read in this transaction."""
+        """Run one parameterized read and return its rows."""
         ...
 
     def query_arrow(
         self, sql: str, params: Sequence[object] = (), *, timeout_s: float | None = None
     ) -> ArrowResult:
-        """Run one parameterized read in this transaction and return an Arrow table."""
+        """Run one parameterized read and return an Arrow table."""
+        ...
+
+
+class LakeTransaction(LakeQueries, Protocol):
+    """Several reads that see one snapshot (rule 2); close it, or use it as a context."""
+
+    @property
+    def snapshot_id(self) -> int:
+        """The snapshot every read of this transaction sees (0 before the first read)."""
         ...
 
     def close(self) -> None:
@@ -86,25 +90,8 @@ class LakeTransaction(Protocol):
     def __exit__(self, *exc: object) -> None: ...
 
 
-class LakeReader(Protocol):
-    """A started, thread-safe reader of the lake."""
-
-    def query(
-        self,
-        sql: str,
-        params: Sequence[object] = (),
-        *,
-        timeout_s: float | None = None,
-        max_rows: int | None = None,
-    ) -> QueryResult:
-        """Run one parameterized read in its own snapshot and return its rows."""
-        ...
-
-    def query_arrow(
-        self, sql: str, params: Sequence[object] = (), *, timeout_s: float | None = None
-    ) -> ArrowResult:
-        """Run one parameterized read in its own snapshot and return an Arrow table."""
-        ...
+class LakeReader(LakeQueries, Protocol):
+    """A started, thread-safe reader of the lake; each of its reads has its own snapshot."""
 
     def transaction(self) -> LakeTransaction:
         """A read transaction for several statements that must see one snapshot."""
@@ -121,6 +108,7 @@ class LakeReader(Protocol):
 
 __all__ = [
     "ArrowResult",
+    "LakeQueries",
     "LakeReader",
     "LakeTransaction",
     "QueryResult",
