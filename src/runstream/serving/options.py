@@ -25,7 +25,6 @@ class ServeOptions:
         poll_s: how often a stage/alias target asks the registry.
         sticky_header: the request header whose value pins a caller to one arm.
         threads: predict threads per process.
-        log_sample: fraction of requests published to the prediction log (0: off).
     """
 
     targets: tuple[tuple[str, float], ...]
@@ -37,7 +36,6 @@ class ServeOptions:
     poll_s: float = 2.0
     sticky_header: str = "X-Runstream-Route-Key"
     threads: int = 4
-    log_sample: float = 0.0
 
     def to_json(self) -> str:
         """The options as JSON (for worker processes)."""
