@@ -44,6 +44,8 @@ class Session:
         http_transport: an ``httpx`` transport for the query client (unit tests).
         end_run_timeout_s: how long ending a run waits for its events' delivery.
         exit_timeout_s: how long the flush at interpreter exit keeps trying.
+        read_after_timeout_s: how long a read of this process's own writes waits for
+            the query service to hold them.
     """
 
     def __init__(
@@ -56,6 +58,7 @@ class Session:
         http_transport: httpx.BaseTransport | None = None,
         end_run_timeout_s: float = 30.0,
         exit_timeout_s: float = 30.0,
+        read_after_timeout_s: float = 5.0,
     ) -> None:
         self._tracking_uri = tracking_uri
         self._settings = settings
@@ -64,6 +67,7 @@ class Session:
         self._http_transport = http_transport
         self.end_run_timeout_s = end_run_timeout_s
         self.exit_timeout_s = exit_timeout_s
+        self.read_after_timeout_s = read_after_timeout_s
         self._endpoints: Endpoints | None = None
         self._transport: Transport | None = None
         self._query: QueryClient | None = None
