@@ -149,7 +149,7 @@ def log_model(
     Raises:
         ValidationError: no ``python_model`` given.
     """
-    from runstream.sdk.fluent import _run_id, get_client
+    from runstream.sdk.fluent import current_run_id, get_client
 
     if python_model is None:
         raise ValidationError("pyfunc.log_model needs python_model=")
@@ -162,7 +162,7 @@ def log_model(
 
     return _log_model(
         get_client(),
-        run_id or _run_id(),
+        run_id or current_run_id(),
         artifact_path or name or "model",
         lambda folder: _write_python_model(model, artifacts, folder),
         signature=resolve_signature(signature, input_example, predict),

@@ -102,13 +102,13 @@ def log_model(
         ValidationError: an unknown serialization format, or a model without the
             predict method.
     """
-    from runstream.sdk.fluent import _run_id, get_client
+    from runstream.sdk.fluent import current_run_id, get_client
 
     _check(sk_model, serialization_format, pyfunc_predict_fn)
     predict = getattr(sk_model, pyfunc_predict_fn)
     return _log_model(
         get_client(),
-        run_id or _run_id(),
+        run_id or current_run_id(),
         artifact_path or name or "model",
         lambda folder: _write(sk_model, folder, serialization_format, pyfunc_predict_fn),
         signature=resolve_signature(signature, input_example, predict),
