@@ -68,6 +68,11 @@ class Settings:
     lake_data_path: str = ""
     tracking_uri: str = ""
     api_token: str = ""
+    offline: bool = False
+    spool_dir: str = ""
+    enable_system_metrics_logging: bool = False
+    system_metrics_sampling_interval: float = 10.0
+    system_metrics_samples_before_logging: int = 1
     batch_max_events: int = 5000
     batch_max_ms: int = 500
     sql_timeout_s: float = 10.0
@@ -172,6 +177,15 @@ def _text(_name: str, raw: str) -> str:
     return raw
 
 
+def _parse_bool(name: str, raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off", ""):
+        return False
+    raise ConfigError(f"{name}={raw!r}: use true or false")
+
+
 # variable suffix -> (field, parser); ports live in the nested Ports object.
 _FIELDS: dict[str, tuple[str, Callable[[str, str], Any]]] = {
     "HOME": ("home", lambda _n, raw: Path(raw)),
@@ -190,6 +204,17 @@ _FIELDS: dict[str, tuple[str, Callable[[str, str], Any]]] = {
     "LAKE_DATA_PATH": ("lake_data_path", _text),
     "TRACKING_URI": ("tracking_uri", _parse_url),
     "API_TOKEN": ("api_token", _text),
+    "OFFLINE": ("offline", _parse_bool),
+    "SPOOL_DIR": ("spool_dir", _text),
+    "ENABLE_SYSTEM_METRICS_LOGGING": ("enable_system_metrics_logging", _parse_bool),
+    "SYSTEM_METRICS_SAMPLING_INTERVAL": (
+        "system_metrics_sampling_interval",
+        lambda n, raw: _parse_float(n, raw, 0.01, 86_400),
+    ),
+    "SYSTEM_METRICS_SAMPLES_BEFORE_LOGGING": (
+        "system_metrics_samples_before_logging",
+        lambda n, raw: _parse_int(n, raw, 1, 10_000),
+    ),
     "BATCH_MAX_EVENTS": ("batch_max_events", lambda n, raw: _parse_int(n, raw, 1, 1_000_000)),
     "BATCH_MAX_MS": ("batch_max_ms", lambda n, raw: _parse_int(n, raw, 10, 600_000)),
     "SQL_TIMEOUT_S": ("sql_timeout_s", lambda n, raw: _parse_float(n, raw, 0.1, 3600)),

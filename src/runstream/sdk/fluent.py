@@ -20,6 +20,7 @@ from runstream.sdk.client import RunstreamClient
 from runstream.sdk.endpoints import check_tracking_uri
 from runstream.sdk.entities import Experiment, Metric, ModelVersion, Param, Run, RunTag
 from runstream.sdk.experiments import DEFAULT_EXPERIMENT_ID
+from runstream.sdk.system_metrics import SystemMetricsMonitor, options_from_env
 
 # -- configuration ---------------------------------------------------------------------
 
@@ -127,7 +128,6 @@ def start_run(
         ValidationError: a run is already active and ``nested`` is False, or a bad
             name, tag or description.
     """
-    del log_system_metrics  # not collected by Runstream
     stack = STATE.local.stack
     if stack and not nested:
         raise ValidationError(
@@ -150,7 +150,21 @@ def start_run(
     stack.append(active)
     STATE.open_runs[run.info.run_id] = active
     STATE.install_exit_hooks()
+    _monitor_system(client, run.info.run_id, log_system_metrics)
     return active
+
+
+def _monitor_system(client: RunstreamClient, run_id: str, asked: bool | None) -> None:
+    """Starts the run's system-metrics thread when asked, or when the environment says so."""
+    options = options_from_env(os.environ)
+    if not (options.enabled if asked is None else asked) or run_id in STATE.monitors:
+        return
+    path = client.metrics
+
+    def log(rid: str, key: str, value: float, step: int) -> None:
+        path.log(rid, key, value, None, step)
+
+    STATE.monitors[run_id] = SystemMetricsMonitor(run_id, log, options).start()
 
 
 def end_run(status: str = "FINISHED") -> None:
@@ -176,6 +190,9 @@ def end_run_of(run_id: str | None, status: str) -> None:
     else:
         run_id = stack.pop().info.run_id
     active = STATE.open_runs.pop(run_id, None)
+    monitor = STATE.monitors.pop(run_id, None)
+    if monitor is not None:
+        monitor.stop()  # its last points go before run.ended
     client = STATE.get_client()
     client.set_terminated(run_id, status)
     STATE.last_run = client.local_run(run_id) or active
