@@ -97,6 +97,7 @@ def _wait_alias(client: RunstreamClient, version: int) -> None:
     raise AssertionError(f"alias never reached version {version}")
 
 
+@pytest.mark.timeout(600)  # about 150 s on a quiet machine; three CLI processes
 def test_the_server_follows_the_alias_under_load(
     running_apps: Settings, client: RunstreamClient, tmp_path: Path
 ) -> None:
