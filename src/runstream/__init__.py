@@ -56,6 +56,7 @@ if TYPE_CHECKING:
         set_tracking_uri,
         start_run,
     )
+    from runstream.sdk.history import history
     from runstream.sdk.signature import infer_signature
 
 # public name -> module that defines it (imported on first access)
@@ -68,6 +69,7 @@ _LAZY: dict[str, str] = {
     "Run": "runstream.sdk.entities",
     "RunTag": "runstream.sdk.entities",
     "RunstreamClient": "runstream.sdk.client",
+    "history": "runstream.sdk.history",
     "infer_signature": "runstream.sdk.signature",
 }
 _FLUENT = (
@@ -126,6 +128,7 @@ __all__ = [
     "get_experiment_by_name",
     "get_run",
     "get_tracking_uri",
+    "history",
     "infer_signature",
     "last_active_run",
     "log_artifact",
