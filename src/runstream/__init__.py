@@ -2,7 +2,9 @@
 
 The logging API is MLflow's, at module level: ``import runstream as mlflow`` and
 the usual calls work (``start_run``, ``log_param``, ``log_metric``,
-``sklearn.log_model``, ...). ``import runstream`` itself is cheap: the SDK (and
+``sklearn.log_model``, ...). Models (``pyfunc``, ``sklearn``, ``xgboost``, ...)
+are MLflow's own flavor code behind Runstream's URIs (the extra
+``runstream[models]``). ``import runstream`` itself is cheap: the SDK (and
 pydantic, httpx, the S3 client, aiokafka behind it) loads on the first use of one
 of these names, and aiokafka only when the first event is sent.
 """
@@ -13,7 +15,21 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from runstream import pyfunc, sklearn
+    from runstream import (
+        artifacts,
+        keras,
+        lightgbm,
+        models,
+        onnx,
+        pyfunc,
+        pytorch,
+        sklearn,
+        tensorflow,
+        tracking,
+        transformers,
+        xgboost,
+    )
+    from runstream.models import infer_signature
     from runstream.sdk.client import RunstreamClient
     from runstream.sdk.client import RunstreamClient as MlflowClient
     from runstream.sdk.entities import (
@@ -57,7 +73,6 @@ if TYPE_CHECKING:
         start_run,
     )
     from runstream.sdk.history import history
-    from runstream.sdk.signature import infer_signature
 
 # public name -> module that defines it (imported on first access)
 _LAZY: dict[str, str] = {
@@ -70,7 +85,7 @@ _LAZY: dict[str, str] = {
     "RunTag": "runstream.sdk.entities",
     "RunstreamClient": "runstream.sdk.client",
     "history": "runstream.sdk.history",
-    "infer_signature": "runstream.sdk.signature",
+    "infer_signature": "runstream.models",
 }
 _FLUENT = (
     "active_run",
@@ -104,7 +119,20 @@ _FLUENT = (
     "start_run",
 )
 _LAZY.update(dict.fromkeys(_FLUENT, "runstream.sdk.fluent"))
-_SUBMODULES = ("pyfunc", "sklearn")
+_SUBMODULES = (
+    "artifacts",
+    "keras",
+    "lightgbm",
+    "models",
+    "onnx",
+    "pyfunc",
+    "pytorch",
+    "sklearn",
+    "tensorflow",
+    "tracking",
+    "transformers",
+    "xgboost",
+)
 
 __all__ = [
     "Experiment",
@@ -117,6 +145,7 @@ __all__ = [
     "RunTag",
     "RunstreamClient",
     "active_run",
+    "artifacts",
     "configure",
     "create_experiment",
     "delete_tag",
@@ -130,7 +159,9 @@ __all__ = [
     "get_tracking_uri",
     "history",
     "infer_signature",
+    "keras",
     "last_active_run",
+    "lightgbm",
     "log_artifact",
     "log_artifacts",
     "log_batch",
@@ -141,7 +172,10 @@ __all__ = [
     "log_param",
     "log_params",
     "log_text",
+    "models",
+    "onnx",
     "pyfunc",
+    "pytorch",
     "register_model",
     "set_experiment",
     "set_tag",
@@ -149,6 +183,10 @@ __all__ = [
     "set_tracking_uri",
     "sklearn",
     "start_run",
+    "tensorflow",
+    "tracking",
+    "transformers",
+    "xgboost",
 ]
 
 

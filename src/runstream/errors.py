@@ -9,6 +9,7 @@ third-party exception type.
 
     RunstreamError
     ├── ConfigError                 bad or missing setting (names the variable)
+    │   └── ExtraMissingError       an optional extra is not installed (names it)
     ├── ValidationError             input that breaks a contract or a limit
     │   ├── EventDecodeError        bytes that are not a valid v1 event
     │   ├── LimitExceededError      a size or length limit from core.limits
@@ -17,8 +18,12 @@ third-party exception type.
     │   ├── FilterParseError        a search filter / order_by that does not parse
     │   ├── PageTokenError          a page token that is not one we issued
     │   ├── ArtifactPathError       an artifact path that is absolute or escapes
-    │   └── SqlRejectedError        SQL that is not one read-only statement
+    │   ├── SqlRejectedError        SQL that is not one read-only statement
+    │   └── SqlTimeLimitError       SQL that ran past the statement time limit
     ├── NotFoundError               experiment, run, model, version, artifact
+    ├── AuthenticationError         no, bad, expired or revoked credentials
+    │   └── TooManyAttemptsError    failed logins over the limit for a user or address
+    ├── PermissionDeniedError       an authenticated caller without the permission
     ├── ServiceError                a service that is down, slow or misbehaving
     │   ├── StackError              a local service that did not start or stop
     │   │   └── PortInUseError      a port the stack needs is taken
@@ -40,6 +45,10 @@ class RunstreamError(Exception):
 
 class ConfigError(RunstreamError):
     """A setting is missing or has a bad value; the message names the variable."""
+
+
+class ExtraMissingError(ConfigError):
+    """An optional extra (e.g. ``runstream[models]``) is needed and not installed."""
 
 
 class ValidationError(RunstreamError):
@@ -98,6 +107,30 @@ class SqlRejectedError(ValidationError):
     """SQL that is not exactly one read-only statement over the lake views."""
 
 
+class SqlTimeLimitError(ValidationError):
+    """A SQL statement ran past its time limit (the caller's to shorten); names the limit."""
+
+
+class AuthenticationError(RunstreamError):
+    """The caller's credentials are missing, wrong, expired or revoked (HTTP 401)."""
+
+
+class TooManyAttemptsError(AuthenticationError):
+    """Too many failed logins for one user or one address; wait and retry (HTTP 429).
+
+    Attributes:
+        retry_after_s: seconds until a new attempt is accepted.
+    """
+
+    def __init__(self, message: str, *, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
+class PermissionDeniedError(RunstreamError):
+    """An authenticated caller lacks the permission the request needs (HTTP 403)."""
+
+
 class NotFoundError(RunstreamError):
     """An experiment, run, model, version or artifact that does not exist."""
 
@@ -148,11 +181,13 @@ class BufferFullError(DeliveryError):
 
 __all__ = [
     "ArtifactPathError",
+    "AuthenticationError",
     "BrokerError",
     "BufferFullError",
     "ConfigError",
     "DeliveryError",
     "EventDecodeError",
+    "ExtraMissingError",
     "FilterParseError",
     "InvalidTransitionError",
     "LakeConflictError",
@@ -162,11 +197,14 @@ __all__ = [
     "ObjectStoreError",
     "PageTokenError",
     "ParamConflictError",
+    "PermissionDeniedError",
     "PortInUseError",
     "QueryTimeoutError",
     "RunstreamError",
     "ServiceError",
     "SqlRejectedError",
+    "SqlTimeLimitError",
     "StackError",
+    "TooManyAttemptsError",
     "ValidationError",
 ]
