@@ -42,6 +42,7 @@ FORBIDDEN = {
     "query": {"kafka", "materializer", "sdk"},
     "sdk": {"lake", "materializer", "query"},
     "materializer": {"query", "sdk"},
+    "serving": {"lake", "materializer", "query"},
     # auth decides; the query service and the gateway enforce. It reads rows and
     # publishes events through small protocols.
     "auth": {"kafka", "objectstore", "lake", "stack", "sdk", "materializer", "query", "cli"},
