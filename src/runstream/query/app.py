@@ -5,16 +5,23 @@
 first use when the materializer has not created the lake yet), the object store
 client, the routers, the MLflow-compatible API, the error envelopes and the
 web UI.
+
+Two parts come from the composition root (``runstream.server``), since the query
+package never talks to the broker: the broker's end offsets for the
+read-your-writes wait (:class:`~runstream.query.read_after.EndOffsets`), and a
+write API (the MLflow write gateway) mounted in front of the read routes, so one
+address serves reads and writes as MLflow's server does.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from importlib.metadata import PackageNotFoundError, version
+from typing import Protocol
 
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError as PydanticValidationError
 from starlette.concurrency import run_in_threadpool
@@ -36,11 +43,43 @@ from runstream.query.lake_session import LakeAccess
 from runstream.query.middleware import ServiceMiddleware
 from runstream.query.mlflow_api import mlflow_routers
 from runstream.query.prometheus import RequestMetrics
+from runstream.query.read_after import EndOffsets, LakeObservation, ReadAfter
+from runstream.query.readers.health import lake_offsets
 from runstream.query.routes import native_routers
 from runstream.query.schemas.common import json_response
 from runstream.query.ui import mount_ui
 
 log = logging.getLogger("runstream.query")
+
+
+class WriteApi(Protocol):
+    """Routes mounted beside the read API (the MLflow write gateway), with a lifespan."""
+
+    def routers(self) -> list[APIRouter]:
+        """The routers, included before the read API's routes."""
+        ...
+
+    async def start(self) -> None:
+        """Open what the routes need (the producer); never fails for a down broker."""
+        ...
+
+    async def stop(self) -> None:
+        """Close it."""
+        ...
+
+
+def _lake_observer(lake: LakeAccess) -> Callable[[], Awaitable[LakeObservation]]:
+    """Reads the lake's ``consumer_offsets`` off the event loop, for the read-your-writes wait."""
+
+    def observe() -> LakeObservation:
+        with lake.session() as session:
+            offsets = lake_offsets(session)
+            return LakeObservation(session.snapshot_id, offsets)
+
+    async def observe_async() -> LakeObservation:
+        return await run_in_threadpool(observe)
+
+    return observe_async
 
 
 def _version() -> str:
@@ -98,6 +137,8 @@ def create_app(
     *,
     lake: LakeAccess | None = None,
     store: ObjectStore | None = None,
+    end_offsets: EndOffsets | None = None,
+    write_api: WriteApi | None = None,
 ) -> FastAPI:
     """Build the query service for ``settings``.
 
@@ -105,24 +146,38 @@ def create_app(
         settings: this process's settings (built at the process edge).
         lake: the lake access to use (tests may pass one); built from settings otherwise.
         store: the object store client; built from settings otherwise.
+        end_offsets: the broker's end offsets; without them, reads that do not send
+            ``X-Runstream-Read-After`` do not wait for earlier writes.
+        write_api: routes that write (the MLflow gateway); without them MLflow's
+            write endpoints answer 501.
 
     Returns:
         The FastAPI app; its lifespan opens the lake read-only and closes it.
     """
+    access = lake or LakeAccess(settings, index_searches=True)
     state = AppState(
         settings=settings,
-        lake=lake or LakeAccess(settings, index_searches=True),
+        lake=access,
         store=store or ObjectStore.from_settings(settings),
         metrics=RequestMetrics(),
+        read_after=ReadAfter(_lake_observer(access), end_offsets, settings.read_after_timeout_s),
     )
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if not await run_in_threadpool(state.lake.start):
             log.warning("the lake is not there yet; reads answer 503 until it is")
+        if end_offsets is not None:
+            await end_offsets.start()
+        if write_api is not None:
+            await write_api.start()
         try:
             yield
         finally:
+            if write_api is not None:
+                await write_api.stop()
+            if end_offsets is not None:
+                await end_offsets.stop()
             await run_in_threadpool(state.lake.close)
 
     app = FastAPI(
@@ -133,11 +188,12 @@ def create_app(
     )
     app.state.runstream = state
     _install_error_handlers(app)
-    for router in (*native_routers(), *mlflow_routers()):
+    writes = write_api.routers() if write_api is not None else []
+    for router in (*writes, *native_routers(), *mlflow_routers()):
         app.include_router(router)
     mount_ui(app)
     app.add_middleware(ServiceMiddleware, state=state)
     return app
 
 
-__all__ = ["create_app"]
+__all__ = ["WriteApi", "create_app"]
