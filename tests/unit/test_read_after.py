@@ -19,8 +19,8 @@ from runstream.core.positions import (
     partition_for_key,
 )
 from runstream.errors import BrokerError, LakeError, ValidationError
-from runstream.query.read_after import LakeObservation, ReadAfter, ReadScope
-from runstream.query.read_scope import read_scope
+from runstream.query.http.read_scope import read_scope
+from runstream.query.read.read_after import LakeObservation, ReadAfter, ReadScope
 
 TopicPartition = tuple[str, int]
 

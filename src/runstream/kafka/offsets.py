@@ -1,6 +1,6 @@
 """The broker's end offsets, for the query service's read-your-writes wait.
 
-Implements :class:`runstream.query.read_after.EndOffsets` (structurally; this
+Implements :class:`runstream.query.read.read_after.EndOffsets` (structurally; this
 package does not import the query package). One aiokafka consumer without a
 group asks ``ListOffsets`` for the latest offsets; it connects on first use and
 again after a failure, so a query service may start before the broker. Every

@@ -14,7 +14,7 @@ from fastapi import FastAPI
 
 from runstream.config import Settings
 from runstream.kafka.offsets import KafkaEndOffsets
-from runstream.query.app import create_app
+from runstream.query.http.app import create_app
 
 Role = Literal["read", "write", "all"]
 ROLES: tuple[Role, ...] = ("read", "write", "all")
