@@ -18,6 +18,7 @@ third-party exception type.
     │   ├── PageTokenError          a page token that is not one we issued
     │   ├── ArtifactPathError       an artifact path that is absolute or escapes
     │   └── SqlRejectedError        SQL that is not one read-only statement
+    │   └── AlreadyExistsError      a name that is taken (experiment, registered model)
     ├── NotFoundError               experiment, run, model, version, artifact
     ├── ServiceError                a service that is down, slow or misbehaving
     │   ├── StackError              a local service that did not start or stop
@@ -97,6 +98,10 @@ class SqlRejectedError(ValidationError):
     """SQL that is not exactly one read-only statement over the lake views."""
 
 
+class AlreadyExistsError(ValidationError):
+    """A name that is already taken: an experiment's or a registered model's."""
+
+
 class NotFoundError(RunstreamError):
     """An experiment, run, model, version or artifact that does not exist."""
 
@@ -138,6 +143,7 @@ class BufferFullError(DeliveryError):
 
 
 __all__ = [
+    "AlreadyExistsError",
     "ArtifactPathError",
     "BrokerError",
     "BufferFullError",

@@ -1,23 +1,71 @@
 """The HTTP server's composition root: the query service, the write gateway, the broker.
 
 ``runstream serve --role read|write|all`` builds its app here. The query package
-never imports the Kafka adapter, so this is where the Kafka-backed parts are
-plugged in: the broker's end offsets for read-your-writes, and (roles ``write``
-and ``all``) the MLflow write gateway with its producer.
+never imports the Kafka adapter and the gateway never reads the lake, so this is
+where the parts meet: the broker's end offsets for read-your-writes, the
+gateway's producer, and the gateway's lookups answered by the query readers.
 """
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Literal
 
 from fastapi import FastAPI
+from starlette.concurrency import run_in_threadpool
 
 from runstream.config import Settings
+from runstream.gateway import MlflowGateway
+from runstream.gateway.publisher import Publisher
 from runstream.kafka.offsets import KafkaEndOffsets
+from runstream.kafka.producer import KafkaEventProducer, ProducerOptions
 from runstream.query.http.app import create_app
+from runstream.query.read.read_after import ReadAfter, lake_observer
+from runstream.query.read.session import LakeAccess
+from runstream.server.lookup import LakeLookup
 
 Role = Literal["read", "write", "all"]
 ROLES: tuple[Role, ...] = ("read", "write", "all")
+
+# A write waits at most this long for the broker before the gateway answers 503.
+WRITE_TIMEOUT_S = 5.0
+PRODUCER_OPTIONS = ProducerOptions(
+    client_id="runstream-gateway", linger_ms=0, request_timeout_s=4.0, retry_backoff_ms=100
+)
+
+
+def build_gateway(
+    settings: Settings, lake: LakeAccess, end_offsets: KafkaEndOffsets
+) -> MlflowGateway:
+    """The MLflow write gateway with its Kafka producer and lake-backed lookups."""
+    publisher = Publisher(
+        lambda: KafkaEventProducer(settings.bootstrap, PRODUCER_OPTIONS),
+        topic_events=settings.topic_events,
+        topic_registry=settings.topic_registry,
+        timeout_s=WRITE_TIMEOUT_S,
+    )
+    waiter = ReadAfter(lake_observer(lake), end_offsets, settings.read_after_timeout_s)
+    return MlflowGateway(publisher, LakeLookup(settings, lake, waiter), settings.artifacts_bucket)
+
+
+def _write_only_app(settings: Settings, lake: LakeAccess, gateway: MlflowGateway,
+                    end_offsets: KafkaEndOffsets) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await run_in_threadpool(lake.start)
+        await gateway.start()
+        try:
+            yield
+        finally:
+            await gateway.stop()
+            await end_offsets.stop()
+            await run_in_threadpool(lake.close)
+
+    app = FastAPI(title="Runstream MLflow write gateway", lifespan=lifespan)
+    for router in gateway.routers():
+        app.include_router(router)
+    return app
 
 
 def build_app(settings: Settings, role: Role = "all") -> FastAPI:
@@ -31,7 +79,14 @@ def build_app(settings: Settings, role: Role = "all") -> FastAPI:
     Returns:
         The FastAPI app.
     """
-    return create_app(settings, end_offsets=KafkaEndOffsets(settings.bootstrap))
+    end_offsets = KafkaEndOffsets(settings.bootstrap)
+    lake = LakeAccess(settings, index_searches=role != "write")
+    if role == "read":
+        return create_app(settings, lake=lake, end_offsets=end_offsets)
+    gateway = build_gateway(settings, lake, end_offsets)
+    if role == "write":
+        return _write_only_app(settings, lake, gateway, end_offsets)
+    return create_app(settings, lake=lake, end_offsets=end_offsets, write_api=gateway)
 
 
-__all__ = ["ROLES", "Role", "build_app"]
+__all__ = ["ROLES", "Role", "build_app", "build_gateway"]

@@ -16,7 +16,7 @@ address serves reads and writes as MLflow's server does.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib.metadata import PackageNotFoundError, version
 from typing import Protocol
@@ -44,8 +44,7 @@ from runstream.query.http.mlflow import mlflow_routers
 from runstream.query.http.prometheus import RequestMetrics
 from runstream.query.http.routes import native_routers
 from runstream.query.http.schemas.common import json_response
-from runstream.query.read.health import lake_offsets
-from runstream.query.read.read_after import EndOffsets, LakeObservation, ReadAfter
+from runstream.query.read.read_after import EndOffsets, ReadAfter, lake_observer
 from runstream.query.read.session import LakeAccess
 from runstream.query.ui import mount_ui
 
@@ -66,20 +65,6 @@ class WriteApi(Protocol):
     async def stop(self) -> None:
         """Close it."""
         ...
-
-
-def _lake_observer(lake: LakeAccess) -> Callable[[], Awaitable[LakeObservation]]:
-    """Reads the lake's ``consumer_offsets`` off the event loop, for the read-your-writes wait."""
-
-    def observe() -> LakeObservation:
-        with lake.session() as session:
-            offsets = lake_offsets(session)
-            return LakeObservation(session.snapshot_id, offsets)
-
-    async def observe_async() -> LakeObservation:
-        return await run_in_threadpool(observe)
-
-    return observe_async
 
 
 def _version() -> str:
@@ -160,7 +145,7 @@ def create_app(
         lake=access,
         store=store or ObjectStore.from_settings(settings),
         metrics=RequestMetrics(),
-        read_after=ReadAfter(_lake_observer(access), end_offsets, settings.read_after_timeout_s),
+        read_after=ReadAfter(lake_observer(access), end_offsets, settings.read_after_timeout_s),
     )
 
     @asynccontextmanager

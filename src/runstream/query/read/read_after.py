@@ -42,6 +42,8 @@ from runstream.core.positions import (
     partition_for_key,
 )
 from runstream.errors import RunstreamError
+from runstream.query.read.health import lake_offsets
+from runstream.query.read.session import LakeAccess
 
 log = logging.getLogger("runstream.query.read_after")
 
@@ -251,6 +253,20 @@ class ReadAfter:
             self._newest_at = self._clock()
 
 
+def lake_observer(lake: LakeAccess) -> LakeOffsets:
+    """Observations of the lake's ``consumer_offsets``, read off the event loop."""
+
+    def observe() -> LakeObservation:
+        with lake.session() as session:
+            offsets = lake_offsets(session)
+            return LakeObservation(session.snapshot_id, offsets)
+
+    async def observe_async() -> LakeObservation:
+        return await asyncio.to_thread(observe)
+
+    return observe_async
+
+
 __all__ = [
     "DEFAULT_POLL_S",
     "END_OFFSETS_TIMEOUT_S",
@@ -262,4 +278,5 @@ __all__ = [
     "LakeOffsets",
     "ReadAfter",
     "ReadScope",
+    "lake_observer",
 ]
