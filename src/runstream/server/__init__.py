@@ -3,7 +3,8 @@
 ``runstream serve --role read|write|all`` builds its app here. The query package
 never imports the Kafka adapter and the gateway never reads the lake, so this is
 where the parts meet: the broker's end offsets for read-your-writes, the
-gateway's producer, and the gateway's lookups answered by the query readers.
+gateway's producer, the gateway's lookups answered by the query readers, and the
+live tail's reader of the events topic.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from runstream.gateway import MlflowGateway
 from runstream.gateway.publisher import Publisher
 from runstream.kafka.offsets import KafkaEndOffsets
 from runstream.kafka.producer import KafkaEventProducer, ProducerOptions
+from runstream.kafka.tail import KafkaLogTail
 from runstream.query.http.app import create_app
 from runstream.query.read.read_after import ReadAfter, lake_observer
 from runstream.query.read.session import LakeAccess
@@ -81,12 +83,13 @@ def build_app(settings: Settings, role: Role = "all") -> FastAPI:
     """
     end_offsets = KafkaEndOffsets(settings.bootstrap)
     lake = LakeAccess(settings, index_searches=role != "write")
+    live = KafkaLogTail(settings.bootstrap, settings.topic_events)
     if role == "read":
-        return create_app(settings, lake=lake, end_offsets=end_offsets)
+        return create_app(settings, lake=lake, end_offsets=end_offsets, live=live)
     gateway = build_gateway(settings, lake, end_offsets)
     if role == "write":
         return _write_only_app(settings, lake, gateway, end_offsets)
-    return create_app(settings, lake=lake, end_offsets=end_offsets, write_api=gateway)
+    return create_app(settings, lake=lake, end_offsets=end_offsets, write_api=gateway, live=live)
 
 
 __all__ = ["ROLES", "Role", "build_app", "build_gateway"]

@@ -44,6 +44,7 @@ from runstream.query.http.mlflow import mlflow_routers
 from runstream.query.http.prometheus import RequestMetrics
 from runstream.query.http.routes import native_routers
 from runstream.query.http.schemas.common import json_response
+from runstream.query.live.port import LogTail
 from runstream.query.read.read_after import EndOffsets, ReadAfter, lake_observer
 from runstream.query.read.session import LakeAccess
 from runstream.query.ui import mount_ui
@@ -124,6 +125,7 @@ def create_app(
     store: ObjectStore | None = None,
     end_offsets: EndOffsets | None = None,
     write_api: WriteApi | None = None,
+    live: LogTail | None = None,
 ) -> FastAPI:
     """Build the query service for ``settings``.
 
@@ -135,6 +137,8 @@ def create_app(
             ``X-Runstream-Read-After`` do not wait for earlier writes.
         write_api: routes that write (the MLflow gateway); without them MLflow's
             write endpoints answer 501.
+        live: the log reader of the live tail (the composition root passes a Kafka
+            one; without it the live endpoints answer 503).
 
     Returns:
         The FastAPI app; its lifespan opens the lake read-only and closes it.
@@ -146,6 +150,7 @@ def create_app(
         store=store or ObjectStore.from_settings(settings),
         metrics=RequestMetrics(),
         read_after=ReadAfter(lake_observer(access), end_offsets, settings.read_after_timeout_s),
+        live=live,
     )
 
     @asynccontextmanager

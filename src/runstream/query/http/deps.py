@@ -18,6 +18,7 @@ from runstream.core.positions import READ_AFTER_HEADER
 from runstream.objectstore.client import ObjectStore
 from runstream.query.http.prometheus import RequestMetrics
 from runstream.query.http.read_scope import read_scope
+from runstream.query.live.port import LogTail
 from runstream.query.read.port import ReadSession
 from runstream.query.read.read_after import Freshness, ReadAfter
 from runstream.query.read.session import LakeAccess
@@ -38,6 +39,7 @@ class AppState:
         store: the artifacts object store (opens connections on first use).
         metrics: request counters for ``/metrics``.
         read_after: the read-your-writes wait.
+        live: the log reader of the live tail (None: the endpoint answers 503).
     """
 
     settings: Settings
@@ -45,6 +47,7 @@ class AppState:
     store: ObjectStore
     metrics: RequestMetrics
     read_after: ReadAfter
+    live: LogTail | None = None
 
 
 def get_state(request: Request) -> AppState:

@@ -25,7 +25,7 @@ from runstream.sdk.entities import IngestConfig, ResolvedModel
 API = "/api/v1"
 
 
-class TrackingClient:
+class QueryClient:
     """Reads from the query service; the constructor opens no connection.
 
     Args:
@@ -145,4 +145,4 @@ class TrackingClient:
         return body is not None
 
 
-__all__ = ["API", "IngestConfig", "ResolvedModel", "TrackingClient"]
+__all__ = ["API", "IngestConfig", "QueryClient", "ResolvedModel"]
