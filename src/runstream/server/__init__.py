@@ -25,6 +25,7 @@ from runstream.kafka.tail import KafkaLogTail
 from runstream.query.http.app import create_app
 from runstream.query.read.read_after import ReadAfter, lake_observer
 from runstream.query.read.session import LakeAccess
+from runstream.server.end_offsets import OwnWritesEndOffsets
 from runstream.server.lookup import LakeLookup
 
 Role = Literal["read", "write", "all"]
@@ -38,21 +39,28 @@ PRODUCER_OPTIONS = ProducerOptions(
 
 
 def build_gateway(
-    settings: Settings, lake: LakeAccess, end_offsets: KafkaEndOffsets
-) -> MlflowGateway:
-    """The MLflow write gateway with its Kafka producer and lake-backed lookups."""
+    settings: Settings, lake: LakeAccess, broker: KafkaEndOffsets
+) -> tuple[MlflowGateway, OwnWritesEndOffsets]:
+    """The MLflow write gateway with its Kafka producer and lake-backed lookups.
+
+    Returns:
+        The gateway, and the end offsets reads should wait for (the broker's, raised
+        to the gateway's own acknowledged writes).
+    """
     publisher = Publisher(
         lambda: KafkaEventProducer(settings.bootstrap, PRODUCER_OPTIONS),
         topic_events=settings.topic_events,
         topic_registry=settings.topic_registry,
         timeout_s=WRITE_TIMEOUT_S,
     )
+    end_offsets = OwnWritesEndOffsets(broker, publisher.acknowledged)
     waiter = ReadAfter(lake_observer(lake), end_offsets, settings.read_after_timeout_s)
-    return MlflowGateway(publisher, LakeLookup(settings, lake, waiter), settings.artifacts_bucket)
+    lookup = LakeLookup(settings, lake, waiter)
+    return MlflowGateway(publisher, lookup, settings.artifacts_bucket), end_offsets
 
 
-def _write_only_app(settings: Settings, lake: LakeAccess, gateway: MlflowGateway,
-                    end_offsets: KafkaEndOffsets) -> FastAPI:
+def _write_only_app(lake: LakeAccess, gateway: MlflowGateway,
+                    end_offsets: OwnWritesEndOffsets) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await run_in_threadpool(lake.start)
@@ -81,14 +89,14 @@ def build_app(settings: Settings, role: Role = "all") -> FastAPI:
     Returns:
         The FastAPI app.
     """
-    end_offsets = KafkaEndOffsets(settings.bootstrap)
+    broker = KafkaEndOffsets(settings.bootstrap)
     lake = LakeAccess(settings, index_searches=role != "write")
     live = KafkaLogTail(settings.bootstrap, settings.topic_events)
     if role == "read":
-        return create_app(settings, lake=lake, end_offsets=end_offsets, live=live)
-    gateway = build_gateway(settings, lake, end_offsets)
+        return create_app(settings, lake=lake, end_offsets=broker, live=live)
+    gateway, end_offsets = build_gateway(settings, lake, broker)
     if role == "write":
-        return _write_only_app(settings, lake, gateway, end_offsets)
+        return _write_only_app(lake, gateway, end_offsets)
     return create_app(settings, lake=lake, end_offsets=end_offsets, write_api=gateway, live=live)
 
 
