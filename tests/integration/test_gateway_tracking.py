@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import httpx
 import mlflow
@@ -24,6 +26,7 @@ from mlflow.exceptions import MlflowException
 from test_query_helpers import free_port
 
 from runstream.config import Settings
+from runstream.objectstore.client import PART_SIZE
 from runstream.server import Role, build_app
 
 
@@ -147,3 +150,45 @@ def test_client_api_batch_limits_and_mlflow_errors(url: str) -> None:
     assert missing.value.error_code == "RESOURCE_DOES_NOT_EXIST"
     answer = httpx.post(f"{url}/api/2.0/mlflow/runs/log-metric", json={"run_id": run_id})
     assert answer.status_code == 400 and answer.json()["error_code"] == "INVALID_PARAMETER_VALUE"
+
+
+def test_artifacts_go_through_the_proxy(url: str, tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("hello proxy")
+    folder = tmp_path / "plots"
+    (folder / "deep").mkdir(parents=True)
+    (folder / "a.csv").write_text("x,y\n1,2\n")
+    (folder / "deep" / "b.json").write_text('{"b": 1}')
+    big = tmp_path / "big.bin"
+    big.write_bytes(os.urandom(PART_SIZE + 1024 * 1024))  # more than one S3 part
+    mlflow.set_experiment("gateway-artifacts")
+    with mlflow.start_run() as run:
+        mlflow.log_artifact(str(tmp_path / "notes.txt"))
+        mlflow.log_artifacts(str(folder), artifact_path="plots")
+        mlflow.log_artifact(str(big), artifact_path="data")
+        mlflow.log_text("inline", "texts/inline.txt")
+    run_id = run.info.run_id
+    assert run.info.artifact_uri.startswith("mlflow-artifacts:/")
+    assert mlflow.get_run(run_id).info.artifact_uri == run.info.artifact_uri
+    client = MlflowClient()
+    top = [(f.path, f.is_dir) for f in client.list_artifacts(run_id)]
+    assert top == [("data", True), ("notes.txt", False), ("plots", True), ("texts", True)]
+    assert [f.path for f in client.list_artifacts(run_id, "plots/deep")] == ["plots/deep/b.json"]
+    sizes = {f.path: f.file_size for f in client.list_artifacts(run_id, "data")}
+    assert sizes == {"data/big.bin": big.stat().st_size}
+    out = Path(client.download_artifacts(run_id, "", str(tmp_path / "down")))
+    assert (out / "notes.txt").read_text() == "hello proxy"
+    assert (out / "plots" / "deep" / "b.json").read_text() == '{"b": 1}'
+    assert (out / "data" / "big.bin").read_bytes() == big.read_bytes()
+    assert mlflow.artifacts.load_text(f"runs:/{run_id}/texts/inline.txt") == "inline"
+    # Runstream's own API lists what came through the proxy (artifact.logged events).
+    native = httpx.get(f"{url}/api/v1/runs/{run_id}/artifacts", params={"path": "plots/deep"},
+                       timeout=30)
+    assert [f["path"] for f in native.json()["files"]] == ["plots/deep/b.json"]
+    # Paths are checked before the store is touched.
+    base = f"{url}/api/2.0/mlflow-artifacts/artifacts"
+    for bad in ("../etc/passwd", "a/../../b", "%2e%2e/x"):
+        answer = httpx.put(f"{base}/{bad}", content=b"x")
+        assert answer.status_code in (400, 404), (bad, answer.status_code)
+    escaped = httpx.get(base, params={"path": "../"})
+    assert escaped.status_code == 400 and escaped.json()["error_code"] == "INVALID_PARAMETER_VALUE"
+    assert httpx.get(f"{base}/no/such/file").status_code == 404

@@ -13,9 +13,11 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from runstream.gateway import routes
+from runstream.gateway.artifacts import ArtifactProxy
 from runstream.gateway.context import GatewayContext
 from runstream.gateway.lookup import Lookup
 from runstream.gateway.publisher import Publisher
+from runstream.objectstore.client import ObjectStore
 
 
 class MlflowGateway:
@@ -25,14 +27,18 @@ class MlflowGateway:
         publisher: puts events on the log.
         lookup: reads of earlier writes.
         artifacts_bucket: the artifacts bucket.
+        store: the S3 adapter of the artifact proxy.
     """
 
-    def __init__(self, publisher: Publisher, lookup: Lookup, artifacts_bucket: str) -> None:
+    def __init__(
+        self, publisher: Publisher, lookup: Lookup, artifacts_bucket: str, store: ObjectStore
+    ) -> None:
         self.context = GatewayContext(publisher, lookup, artifacts_bucket)
+        self.proxy = ArtifactProxy(self.context, store)
 
     def routers(self) -> list[APIRouter]:
-        """The write routes, under both MLflow prefixes."""
-        return routes.routers(self.context)
+        """The write routes and the artifact proxy, under both MLflow prefixes."""
+        return [*routes.routers(self.context), *routes.artifact_routers(self.proxy)]
 
     async def start(self) -> None:
         """Connect the producer (a down broker is retried on the first write)."""

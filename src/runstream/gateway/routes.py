@@ -14,7 +14,8 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from runstream.gateway import experiments, runs
+from runstream.gateway import experiments, logged_models, runs
+from runstream.gateway.artifacts import ArtifactProxy
 from runstream.gateway.body import Body, read_body
 from runstream.gateway.context import GatewayContext
 from runstream.gateway.errors import error_response, mlflow_json
@@ -40,6 +41,7 @@ TRACKING_WRITES: tuple[tuple[str, str, Handler], ...] = (
     ("POST", "runs/log-batch", runs.log_batch),
     ("POST", "runs/log-inputs", runs.log_inputs),
     ("POST", "runs/outputs", runs.log_outputs),
+    ("POST", "logged-models/search", logged_models.search_logged_models),
 )
 """(method, path, handler) of every MLflow tracking write the gateway answers."""
 
@@ -57,6 +59,68 @@ def endpoint(ctx: GatewayContext, handler: Handler) -> Callable[[Request], Await
     answer.__name__ = f"gateway_{handler.__name__}"
     answer.__doc__ = handler.__doc__
     return answer
+
+
+ARTIFACT_PREFIXES = ("/api/2.0/mlflow-artifacts", "/ajax-api/2.0/mlflow-artifacts")
+
+
+def _guarded(
+    answer: Callable[..., Awaitable[Response]],
+) -> Callable[..., Awaitable[Response]]:
+    async def guarded(request: Request, path: str = "") -> Response:
+        try:
+            return await answer(request, path)
+        except Exception as exc:  # every error is answered in MLflow's envelope
+            return error_response(exc, f"{request.method} {request.url.path}")
+
+    guarded.__name__ = answer.__name__
+    guarded.__doc__ = answer.__doc__
+    return guarded
+
+
+def artifact_routers(proxy: ArtifactProxy) -> list[APIRouter]:
+    """The artifact proxy's routes under both prefixes."""
+
+    async def upload(request: Request, path: str) -> Response:
+        """Upload one file (PUT)."""
+        return await proxy.upload(request, path)
+
+    async def download(request: Request, path: str) -> Response:
+        """Download one file."""
+        return await proxy.download(path)
+
+    async def listing(request: Request, path: str = "") -> Response:
+        """List one directory level (``?path=``)."""
+        return await proxy.listing(request)
+
+    async def delete(request: Request, path: str) -> Response:
+        """Delete one file."""
+        return await proxy.delete(path)
+
+    table = (
+        ("PUT", "/artifacts/{path:path}", upload),
+        ("GET", "/artifacts", listing),
+        ("GET", "/artifacts/{path:path}", download),
+        ("DELETE", "/artifacts/{path:path}", delete),
+        ("POST", "/mpu/create/{path:path}", proxy.mpu_create),
+        ("POST", "/mpu/complete/{path:path}", proxy.mpu_complete),
+        ("POST", "/mpu/abort/{path:path}", proxy.mpu_abort),
+    )
+    out = []
+    for prefix in ARTIFACT_PREFIXES:
+        router = APIRouter(prefix=prefix, tags=["mlflow artifacts"],
+                           include_in_schema=prefix == ARTIFACT_PREFIXES[0])
+        for method, path, answer in table:
+            name = getattr(answer, "__name__", "artifacts")
+            router.add_api_route(
+                path,
+                _guarded(answer),
+                methods=[method],
+                summary=f"MLflow artifacts {method} {path}",
+                operation_id=f"gateway_artifacts_{name}_{method}_{prefix.count('ajax')}",
+            )
+        out.append(router)
+    return out
 
 
 def routers(
@@ -79,4 +143,12 @@ def routers(
     return out
 
 
-__all__ = ["PREFIXES", "TRACKING_WRITES", "Handler", "endpoint", "routers"]
+__all__ = [
+    "ARTIFACT_PREFIXES",
+    "PREFIXES",
+    "TRACKING_WRITES",
+    "Handler",
+    "artifact_routers",
+    "endpoint",
+    "routers",
+]

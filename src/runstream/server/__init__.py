@@ -22,6 +22,7 @@ from runstream.gateway.publisher import Publisher
 from runstream.kafka.offsets import KafkaEndOffsets
 from runstream.kafka.producer import KafkaEventProducer, ProducerOptions
 from runstream.kafka.tail import KafkaLogTail
+from runstream.objectstore.client import ObjectStore
 from runstream.query.http.app import create_app
 from runstream.query.read.read_after import ReadAfter, lake_observer
 from runstream.query.read.session import LakeAccess
@@ -56,7 +57,9 @@ def build_gateway(
     end_offsets = OwnWritesEndOffsets(broker, publisher.acknowledged)
     waiter = ReadAfter(lake_observer(lake), end_offsets, settings.read_after_timeout_s)
     lookup = LakeLookup(settings, lake, waiter)
-    return MlflowGateway(publisher, lookup, settings.artifacts_bucket), end_offsets
+    store = ObjectStore.from_settings(settings)
+    gateway = MlflowGateway(publisher, lookup, settings.artifacts_bucket, store)
+    return gateway, end_offsets
 
 
 def _write_only_app(lake: LakeAccess, gateway: MlflowGateway,

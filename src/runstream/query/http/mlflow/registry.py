@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from runstream.config import Settings
+from runstream.core.artifact_uris import to_proxy_uri
 from runstream.query.http.mlflow import convert
 from runstream.query.http.mlflow.args import Args
 from runstream.query.read import registry as reader
@@ -33,7 +34,8 @@ def search_registered_models(session: ReadSession, args: Args, _s: Settings) -> 
         max_results=args.integer("max_results", default=100, low=1, high=MAX_MODELS_PAGE) or 100,
         page_token=args.text("page_token"),
     )
-    out: dict[str, Any] = {"registered_models": [convert.registered_model(m) for m in page.items]}
+    models = [convert.registered_model(m, _s.artifacts_bucket) for m in page.items]
+    out: dict[str, Any] = {"registered_models": models}
     if page.next_page_token:
         out["next_page_token"] = page.next_page_token
     return out
@@ -42,7 +44,7 @@ def search_registered_models(session: ReadSession, args: Args, _s: Settings) -> 
 def get_registered_model(session: ReadSession, args: Args, _s: Settings) -> dict[str, Any]:
     """``registered-models/get``."""
     model = reader.get_model(session, args.required("name"))
-    return {"registered_model": convert.registered_model(model)}
+    return {"registered_model": convert.registered_model(model, _s.artifacts_bucket)}
 
 
 def get_latest_versions(session: ReadSession, args: Args, _s: Settings) -> dict[str, Any]:
@@ -50,13 +52,13 @@ def get_latest_versions(session: ReadSession, args: Args, _s: Settings) -> dict[
     versions = reader.latest_versions(
         session, args.required("name"), args.strings("stages", limit=8)
     )
-    return {"model_versions": [convert.model_version(v) for v in versions]}
+    return {"model_versions": [convert.model_version(v, _s.artifacts_bucket) for v in versions]}
 
 
 def get_model_version_by_alias(session: ReadSession, args: Args, _s: Settings) -> dict[str, Any]:
     """``registered-models/alias`` (GET)."""
     version = reader.version_by_alias(session, args.required("name"), args.required("alias"))
-    return {"model_version": convert.model_version(version)}
+    return {"model_version": convert.model_version(version, _s.artifacts_bucket)}
 
 
 def search_model_versions(session: ReadSession, args: Args, _s: Settings) -> dict[str, Any]:
@@ -72,7 +74,8 @@ def search_model_versions(session: ReadSession, args: Args, _s: Settings) -> dic
         max_results=size,
         page_token=args.text("page_token"),
     )
-    out: dict[str, Any] = {"model_versions": [convert.model_version(v) for v in page.items]}
+    bucket = _s.artifacts_bucket
+    out: dict[str, Any] = {"model_versions": [convert.model_version(v, bucket) for v in page.items]}
     if page.next_page_token:
         out["next_page_token"] = page.next_page_token
     return out
@@ -81,7 +84,7 @@ def search_model_versions(session: ReadSession, args: Args, _s: Settings) -> dic
 def get_model_version(session: ReadSession, args: Args, _s: Settings) -> dict[str, Any]:
     """``model-versions/get``."""
     version = reader.get_version(session, args.required("name"), _version_number(args))
-    return {"model_version": convert.model_version(version)}
+    return {"model_version": convert.model_version(version, _s.artifacts_bucket)}
 
 
 def get_model_version_download_uri(
@@ -89,7 +92,7 @@ def get_model_version_download_uri(
 ) -> dict[str, Any]:
     """``model-versions/get-download-uri``: the version's source."""
     version = reader.get_version(session, args.required("name"), _version_number(args))
-    return {"artifact_uri": version.row.source or ""}
+    return {"artifact_uri": to_proxy_uri(version.row.source, _s.artifacts_bucket) or ""}
 
 
 __all__ = [

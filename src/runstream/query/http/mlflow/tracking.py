@@ -35,7 +35,8 @@ def search_experiments(session: ReadSession, args: Args, _settings: Settings) ->
         or 1000,
         page_token=args.text("page_token"),
     )
-    out: dict[str, Any] = {"experiments": [convert.experiment(e) for e in page.items]}
+    bucket = _settings.artifacts_bucket
+    out: dict[str, Any] = {"experiments": [convert.experiment(e, bucket) for e in page.items]}
     if page.next_page_token:
         out["next_page_token"] = page.next_page_token
     return out
@@ -44,18 +45,19 @@ def search_experiments(session: ReadSession, args: Args, _settings: Settings) ->
 def get_experiment(session: ReadSession, args: Args, _settings: Settings) -> dict[str, Any]:
     """``experiments/get``."""
     exp = exp_reader.get_experiment(session, args.required("experiment_id"))
-    return {"experiment": convert.experiment(exp)}
+    return {"experiment": convert.experiment(exp, _settings.artifacts_bucket)}
 
 
 def get_experiment_by_name(session: ReadSession, args: Args, _settings: Settings) -> dict[str, Any]:
     """``experiments/get-by-name``."""
     exp = exp_reader.get_experiment_by_name(session, args.required("experiment_name"))
-    return {"experiment": convert.experiment(exp)}
+    return {"experiment": convert.experiment(exp, _settings.artifacts_bucket)}
 
 
 def get_run(session: ReadSession, args: Args, _settings: Settings) -> dict[str, Any]:
     """``runs/get``."""
-    return {"run": convert.run(run_reader.get_run(session, args.required("run_id", _RUN_ID)))}
+    found = run_reader.get_run(session, args.required("run_id", _RUN_ID))
+    return {"run": convert.run(found, _settings.artifacts_bucket)}
 
 
 def search_runs(session: ReadSession, args: Args, _settings: Settings) -> dict[str, Any]:
@@ -68,7 +70,7 @@ def search_runs(session: ReadSession, args: Args, _settings: Settings) -> dict[s
         args.integer("max_results", default=MAX_RESULTS_DEFAULT, low=1, high=MAX_RESULTS_LIMIT),
     )
     page = run_reader.search_runs(session, search, args.text("page_token"))
-    out: dict[str, Any] = {"runs": [convert.run(r) for r in page.items]}
+    out: dict[str, Any] = {"runs": [convert.run(r, _settings.artifacts_bucket) for r in page.items]}
     if page.next_page_token:
         out["next_page_token"] = page.next_page_token
     return out
