@@ -16,6 +16,7 @@ from runstream.gateway import routes
 from runstream.gateway.artifacts import ArtifactProxy
 from runstream.gateway.context import GatewayContext
 from runstream.gateway.lookup import Lookup
+from runstream.gateway.probes import probe_router
 from runstream.gateway.publisher import Publisher
 from runstream.objectstore.client import ObjectStore
 
@@ -38,7 +39,11 @@ class MlflowGateway:
 
     def routers(self) -> list[APIRouter]:
         """The write routes and the artifact proxy, under both MLflow prefixes."""
-        return [*routes.routers(self.context), *routes.artifact_routers(self.proxy)]
+        return [
+            probe_router(),
+            *routes.routers(self.context),
+            *routes.artifact_routers(self.proxy),
+        ]
 
     async def start(self) -> None:
         """Connect the producer (a down broker is retried on the first write)."""

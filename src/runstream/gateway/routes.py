@@ -14,7 +14,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from runstream.gateway import experiments, logged_models, runs
+from runstream.gateway import experiments, logged_models, registry, runs
 from runstream.gateway.artifacts import ArtifactProxy
 from runstream.gateway.body import Body, read_body
 from runstream.gateway.context import GatewayContext
@@ -24,7 +24,7 @@ Handler = Callable[[GatewayContext, Body], Awaitable[dict[str, Any]]]
 
 PREFIXES = ("/api/2.0/mlflow", "/ajax-api/2.0/mlflow")
 
-TRACKING_WRITES: tuple[tuple[str, str, Handler], ...] = (
+WRITES: tuple[tuple[str, str, Handler], ...] = (
     ("POST", "experiments/create", experiments.create_experiment),
     ("POST", "experiments/update", experiments.update_experiment),
     ("POST", "experiments/delete", experiments.delete_experiment),
@@ -42,8 +42,22 @@ TRACKING_WRITES: tuple[tuple[str, str, Handler], ...] = (
     ("POST", "runs/log-inputs", runs.log_inputs),
     ("POST", "runs/outputs", runs.log_outputs),
     ("POST", "logged-models/search", logged_models.search_logged_models),
+    ("POST", "registered-models/create", registry.create_registered_model),
+    ("POST", "registered-models/rename", registry.rename_registered_model),
+    ("PATCH", "registered-models/update", registry.update_registered_model),
+    ("DELETE", "registered-models/delete", registry.delete_registered_model),
+    ("POST", "registered-models/set-tag", registry.set_registered_model_tag),
+    ("DELETE", "registered-models/delete-tag", registry.delete_registered_model_tag),
+    ("POST", "registered-models/alias", registry.set_alias),
+    ("DELETE", "registered-models/alias", registry.delete_alias),
+    ("POST", "model-versions/create", registry.create_model_version),
+    ("PATCH", "model-versions/update", registry.update_model_version),
+    ("DELETE", "model-versions/delete", registry.delete_model_version),
+    ("POST", "model-versions/transition-stage", registry.transition_stage),
+    ("POST", "model-versions/set-tag", registry.set_model_version_tag),
+    ("DELETE", "model-versions/delete-tag", registry.delete_model_version_tag),
 )
-"""(method, path, handler) of every MLflow tracking write the gateway answers."""
+"""(method, path, handler) of every MLflow write the gateway answers."""
 
 
 def endpoint(ctx: GatewayContext, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
@@ -124,7 +138,7 @@ def artifact_routers(proxy: ArtifactProxy) -> list[APIRouter]:
 
 
 def routers(
-    ctx: GatewayContext, table: tuple[tuple[str, str, Handler], ...] = TRACKING_WRITES
+    ctx: GatewayContext, table: tuple[tuple[str, str, Handler], ...] = WRITES
 ) -> list[APIRouter]:
     """One router per prefix (the ``ajax-api`` copy is hidden from OpenAPI)."""
     out = []
@@ -146,7 +160,7 @@ def routers(
 __all__ = [
     "ARTIFACT_PREFIXES",
     "PREFIXES",
-    "TRACKING_WRITES",
+    "WRITES",
     "Handler",
     "artifact_routers",
     "endpoint",
