@@ -192,3 +192,52 @@ def test_artifacts_go_through_the_proxy(url: str, tmp_path: Path) -> None:
     escaped = httpx.get(base, params={"path": "../"})
     assert escaped.status_code == 400 and escaped.json()["error_code"] == "INVALID_PARAMETER_VALUE"
     assert httpx.get(f"{base}/no/such/file").status_code == 404
+
+
+def test_registry_writes_through_mlflow_client(url: str) -> None:
+    client = MlflowClient()
+    mlflow.set_experiment("gateway-registry")
+    with mlflow.start_run() as run:
+        mlflow.log_text("weights", "model/weights.txt")
+    source = f"{run.info.artifact_uri}/model"
+    first = mlflow.register_model(f"runs:/{run.info.run_id}/model", "gw-model")
+    assert first.version == "1" and first.name == "gw-model"
+    second = client.create_model_version("gw-model", source, run.info.run_id,
+                                         tags={"k": "v"}, description="second")
+    assert second.version == "2" and second.status == "READY"
+    with pytest.raises(MlflowException) as taken:
+        client.create_registered_model("gw-model")
+    assert taken.value.error_code == "RESOURCE_ALREADY_EXISTS"
+    client.transition_model_version_stage("gw-model", "1", "Production")
+    moved = client.transition_model_version_stage(
+        "gw-model", "2", "production", archive_existing_versions=True
+    )
+    assert moved.current_stage == "Production"
+    assert client.get_model_version("gw-model", "1").current_stage == "Archived"
+    client.set_registered_model_alias("gw-model", "champion", "2")
+    assert client.get_model_version_by_alias("gw-model", "champion").version == "2"
+    client.set_registered_model_tag("gw-model", "team", "gw")
+    client.set_model_version_tag("gw-model", "1", "old", "yes")
+    client.update_model_version("gw-model", "1", description="first one")
+    client.update_registered_model("gw-model", description="the model")
+    model = client.get_registered_model("gw-model")
+    assert model.tags == {"team": "gw"} and model.description == "the model"
+    assert model.aliases == {"champion": "2"}
+    one = client.get_model_version("gw-model", "1")
+    assert one.tags == {"old": "yes"} and one.description == "first one"
+    latest = client.get_latest_versions("gw-model", stages=["Production"])
+    assert [v.version for v in latest] == ["2"]
+    assert client.get_model_version_download_uri("gw-model", "2").startswith("mlflow-artifacts:/")
+    client.delete_registered_model_alias("gw-model", "champion")
+    client.delete_model_version_tag("gw-model", "1", "old")
+    client.delete_registered_model_tag("gw-model", "team")
+    client.delete_model_version("gw-model", "1")
+    assert [v.version for v in client.search_model_versions("name = 'gw-model'")] == ["2"]
+    with pytest.raises(MlflowException) as bad_stage:
+        client.transition_model_version_stage("gw-model", "2", "Shipped")
+    assert bad_stage.value.error_code == "INVALID_PARAMETER_VALUE"
+    client.delete_registered_model("gw-model")
+    assert client.search_registered_models("name = 'gw-model'") == []
+    assert httpx.get(f"{url}/health").text == "OK"
+    info = httpx.get(f"{url}/api/3.0/mlflow/server-info").json()
+    assert info["multipart_uploads_enabled"] is False
