@@ -37,8 +37,8 @@ def url(stack_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> I
     ensure_topics(settings)
     with materializer(settings), server(settings) as base, pytest.MonkeyPatch.context() as mp:
         # Retry 503s for longer than the outage, with short pauses.
-        mp.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "12")
-        mp.setenv("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "0.3")
+        mp.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "8")
+        mp.setenv("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "1")
         mp.setenv("MLFLOW_HTTP_REQUEST_BACKOFF_JITTER", "0.2")
         mp.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "30")
         yield base
