@@ -4,7 +4,7 @@
 never imports the Kafka adapter and the gateway never reads the lake, so this is
 where the parts meet: the broker's end offsets for read-your-writes, the
 gateway's producer, the gateway's lookups answered by the query readers, and the
-live tail's reader of the events topic.
+live tail's reader of the events topic, and the sink of access-control changes.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from runstream.config import Settings
 from runstream.gateway import MlflowGateway
 from runstream.gateway.publisher import Publisher
+from runstream.kafka.event_sink import KafkaEventSink
 from runstream.kafka.offsets import KafkaEndOffsets
 from runstream.kafka.producer import KafkaEventProducer, ProducerOptions
 from runstream.kafka.tail import KafkaLogTail
@@ -95,12 +96,16 @@ def build_app(settings: Settings, role: Role = "all") -> FastAPI:
     broker = KafkaEndOffsets(settings.bootstrap)
     lake = LakeAccess(settings, index_searches=role != "write")
     live = KafkaLogTail(settings.bootstrap, settings.topic_events)
+    sink = KafkaEventSink(settings.bootstrap, settings.topic_events, settings.topic_registry)
     if role == "read":
-        return create_app(settings, lake=lake, end_offsets=broker, live=live)
+        return create_app(settings, lake=lake, end_offsets=broker, live=live, auth_sink=sink)
     gateway, end_offsets = build_gateway(settings, lake, broker)
     if role == "write":
         return _write_only_app(lake, gateway, end_offsets)
-    return create_app(settings, lake=lake, end_offsets=end_offsets, write_api=gateway, live=live)
+    return create_app(
+        settings, lake=lake, end_offsets=end_offsets, write_api=gateway, live=live,
+        auth_sink=sink,
+    )
 
 
 __all__ = ["ROLES", "Role", "build_app", "build_gateway"]

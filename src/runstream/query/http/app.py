@@ -28,9 +28,14 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
+from runstream.auth import AuthConfig, Authenticator
+from runstream.auth.changes import AuthEventSink
+from runstream.auth.oidc import OidcConfig
 from runstream.config import Settings
 from runstream.errors import RunstreamError
+from runstream.events import Permission
 from runstream.objectstore.client import ObjectStore
+from runstream.query.http.access import AuthEdge
 from runstream.query.http.deps import AppState
 from runstream.query.http.errors import (
     INTERNAL,
@@ -45,6 +50,7 @@ from runstream.query.http.prometheus import RequestMetrics
 from runstream.query.http.routes import native_routers
 from runstream.query.http.schemas.common import json_response
 from runstream.query.live.port import LogTail
+from runstream.query.read.auth_cache import DirectoryCache
 from runstream.query.read.read_after import EndOffsets, ReadAfter, lake_observer
 from runstream.query.read.session import LakeAccess
 from runstream.query.ui import mount_ui
@@ -118,6 +124,34 @@ def _install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Exception, bug)
 
 
+def auth_edge(
+    settings: Settings, lake: LakeAccess, sink: AuthEventSink | None = None
+) -> AuthEdge | None:
+    """The authenticator and directory cache of ``settings`` (None: auth is off)."""
+    if not settings.auth:
+        return None
+    oidc = None
+    if settings.oidc_issuer:
+        oidc = OidcConfig(
+            issuer=settings.oidc_issuer,
+            jwks_url=settings.oidc_jwks_url,
+            audience=settings.oidc_audience,
+            username_claim=settings.oidc_username_claim,
+            groups_claim=settings.oidc_groups_claim,
+            admin_group=settings.oidc_admin_group,
+        )
+    config = AuthConfig(
+        admin_username=settings.admin_username,
+        admin_password=settings.admin_password,
+        api_token=settings.api_token,
+        oidc=oidc,
+        max_failures=settings.auth_max_failures,
+        window_s=settings.auth_window_s,
+    )
+    default = Permission(settings.auth_default_permission)
+    return AuthEdge(Authenticator(config), DirectoryCache(lake, default), sink)
+
+
 def create_app(
     settings: Settings,
     *,
@@ -126,6 +160,7 @@ def create_app(
     end_offsets: EndOffsets | None = None,
     write_api: WriteApi | None = None,
     live: LogTail | None = None,
+    auth_sink: AuthEventSink | None = None,
 ) -> FastAPI:
     """Build the query service for ``settings``.
 
@@ -139,17 +174,22 @@ def create_app(
             write endpoints answer 501.
         live: the log reader of the live tail (the composition root passes a Kafka
             one; without it the live endpoints answer 503).
+        auth_sink: where ``/api/v1/auth`` publishes access-control changes (the
+            composition root passes a Kafka one; without it changes answer 503).
 
     Returns:
         The FastAPI app; its lifespan opens the lake read-only and closes it.
     """
-    access = lake or LakeAccess(settings, index_searches=True)
+    lake_access = lake or LakeAccess(settings, index_searches=True)
     state = AppState(
         settings=settings,
-        lake=access,
+        lake=lake_access,
         store=store or ObjectStore.from_settings(settings),
         metrics=RequestMetrics(),
-        read_after=ReadAfter(lake_observer(access), end_offsets, settings.read_after_timeout_s),
+        auth=auth_edge(settings, lake_access, auth_sink),
+        read_after=ReadAfter(
+            lake_observer(lake_access), end_offsets, settings.read_after_timeout_s
+        ),
         live=live,
     )
 
@@ -168,6 +208,8 @@ def create_app(
                 await write_api.stop()
             if end_offsets is not None:
                 await end_offsets.stop()
+            if auth_sink is not None:
+                await auth_sink.close()
             await run_in_threadpool(state.lake.close)
 
     app = FastAPI(

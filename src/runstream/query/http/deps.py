@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import orjson
 from fastapi import Depends, Request
@@ -22,6 +22,9 @@ from runstream.query.live.port import LogTail
 from runstream.query.read.port import ReadSession
 from runstream.query.read.read_after import Freshness, ReadAfter
 from runstream.query.read.session import LakeAccess
+
+if TYPE_CHECKING:
+    from runstream.query.http.access import AuthEdge
 
 SESSION_KEY = "runstream_session"
 FRESHNESS_KEY = "runstream_freshness"
@@ -39,6 +42,7 @@ class AppState:
         store: the artifacts object store (opens connections on first use).
         metrics: request counters for ``/metrics``.
         read_after: the read-your-writes wait.
+        auth: authentication at the edge, when ``RUNSTREAM_AUTH`` is on.
         live: the log reader of the live tail (None: the endpoint answers 503).
     """
 
@@ -47,6 +51,7 @@ class AppState:
     store: ObjectStore
     metrics: RequestMetrics
     read_after: ReadAfter
+    auth: AuthEdge | None = None
     live: LogTail | None = None
 
 
