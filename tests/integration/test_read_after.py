@@ -100,7 +100,8 @@ def experiment(settings: Settings) -> str:
 
 
 def test_reads_see_writes_answered_just_before(settings: Settings) -> None:
-    settings = dataclasses.replace(settings, read_after_timeout_s=10.0)
+    # Long enough for a cold materializer to join its group on a loaded machine.
+    settings = dataclasses.replace(settings, read_after_timeout_s=60.0)
     exp = experiment(settings)
     with materializer(settings), server(settings) as url:
         # Header: the SDK's way. The read waits for the lake, then sees the run.
