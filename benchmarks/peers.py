@@ -213,6 +213,20 @@ class RunstreamServer:
 
 
 PORTS_NEEDED = len(dataclasses.fields(Ports))
+# Where a stack lives (state folder, addresses, catalog, data) is the harness's to
+# choose; every other RUNSTREAM_* setting (batch sizes, timeouts, log level, ...)
+# passes through, so one tuning can be compared with another.
+LOCATION_SETTINGS = (
+    "RUNSTREAM_HOME", "RUNSTREAM_HOST", "RUNSTREAM_PORT_", "RUNSTREAM_KAFKA_BOOTSTRAP",
+    "RUNSTREAM_LAKE_CATALOG", "RUNSTREAM_LAKE_DATA_PATH", "RUNSTREAM_TRACKING_URI",
+    "RUNSTREAM_TOPIC_PREFIX", "RUNSTREAM_TEST_",
+)
+
+
+def tuning_env(environ: dict[str, str] | os._Environ[str]) -> dict[str, str]:
+    """``environ`` without the RUNSTREAM_* settings that say where a stack lives."""
+    return {k: v for k, v in environ.items() if not k.startswith(LOCATION_SETTINGS)}
+
 
 
 def start_runstream(workdir: Path, ports: list[int] | None = None) -> RunstreamServer:
@@ -225,10 +239,7 @@ def start_runstream(workdir: Path, ports: list[int] | None = None) -> RunstreamS
     names = [f.name for f in dataclasses.fields(Ports)]
     chosen = ports or free_ports(len(names))
     ports_ = Ports(**dict(zip(names, chosen, strict=True)))
-    # The stack runs on defaults; only the log level passes (to debug a workload).
-    environ = {k: v for k, v in os.environ.items()
-               if not k.startswith("RUNSTREAM_") or k == "RUNSTREAM_LOG_LEVEL"}
-    settings = load_settings(environ, home=workdir.resolve(), ports=ports_)
+    settings = load_settings(tuning_env(os.environ), home=workdir.resolve(), ports=ports_)
     stack = LocalStack(settings, with_apps=True)
     stack.up()
     server = RunstreamServer("runstream", settings.api_url, Path(sys.executable), settings, stack)

@@ -79,6 +79,7 @@ class Settings:
     sql_timeout_s: float = 10.0
     sql_max_rows: int = 10_000
     search_index_max_age_s: float = 2.0
+    read_after_timeout_s: float = 5.0
     startup_timeout_s: float = 60.0
     auth: bool = False
     admin_username: str = "admin"
@@ -246,6 +247,10 @@ _FIELDS: dict[str, tuple[str, Callable[[str, str], Any]]] = {
     "SEARCH_INDEX_MAX_AGE_S": (
         "search_index_max_age_s",
         lambda n, raw: _parse_float(n, raw, 0, 3600),
+    ),
+    "READ_AFTER_TIMEOUT_S": (
+        "read_after_timeout_s",
+        lambda n, raw: _parse_float(n, raw, 0, 300),
     ),
     "STARTUP_TIMEOUT_S": ("startup_timeout_s", lambda n, raw: _parse_float(n, raw, 1, 3600)),
     "AUTH": ("auth", _parse_bool),

@@ -19,7 +19,8 @@ third-party exception type.
     │   ├── PageTokenError          a page token that is not one we issued
     │   ├── ArtifactPathError       an artifact path that is absolute or escapes
     │   ├── SqlRejectedError        SQL that is not one read-only statement
-    │   └── SqlTimeLimitError       SQL that ran past the statement time limit
+    │   ├── SqlTimeLimitError       SQL that ran past the statement time limit
+    │   └── AlreadyExistsError      a name that is taken (experiment, registered model)
     ├── NotFoundError               experiment, run, model, version, artifact
     ├── AuthenticationError         no, bad, expired or revoked credentials
     │   └── TooManyAttemptsError    failed logins over the limit for a user or address
@@ -107,6 +108,10 @@ class SqlRejectedError(ValidationError):
     """SQL that is not exactly one read-only statement over the lake views."""
 
 
+class AlreadyExistsError(ValidationError):
+    """A name that is already taken: an experiment's or a registered model's."""
+
+
 class SqlTimeLimitError(ValidationError):
     """A SQL statement ran past its time limit (the caller's to shorten); names the limit."""
 
@@ -180,6 +185,7 @@ class BufferFullError(DeliveryError):
 
 
 __all__ = [
+    "AlreadyExistsError",
     "ArtifactPathError",
     "AuthenticationError",
     "BrokerError",

@@ -23,7 +23,7 @@ from typing import Any, Protocol
 from runstream.errors import DeliveryError, RunstreamError
 from runstream.events.codec import encode
 from runstream.events.models import Envelope, event_key, topic_kind
-from runstream.kafka.producer import OutgoingMessage, SendFailure
+from runstream.kafka.producer import OutgoingMessage, SendFailure, SendResult
 from runstream.sdk.buffer import EncodedEvent, Entry, EventBuffer, MetricChunk
 from runstream.sdk.delivery import DeliveryReport, loud, track, untrack
 from runstream.sdk.messages import PreparedMessage, prepare_entries
@@ -38,8 +38,14 @@ class EventSink(Protocol):
     async def start(self) -> None:
         """Connects; raises a RunstreamError when it cannot."""
 
-    async def send_all(self, messages: Sequence[OutgoingMessage]) -> list[SendFailure | None]:
-        """Sends in order; one result per message (None when delivered)."""
+    async def send_all(
+        self, messages: Sequence[OutgoingMessage]
+    ) -> Sequence[SendResult | None]:
+        """Sends in order; one result per message.
+
+        A delivered message reports its position (None where there is none, as in the
+        offline spool); a failed one its :class:`SendFailure`.
+        """
 
     async def stop(self) -> None:
         """Disconnects."""
@@ -333,7 +339,9 @@ class Transport:
                     await candidate.start()
                     sink = candidate
                 except RunstreamError as exc:
-                    results: list[SendFailure | None] = [SendFailure(True, str(exc))] * len(todo)
+                    results: Sequence[SendResult | None] = [SendFailure(True, str(exc))] * len(
+                        todo
+                    )
                 else:
                     self._reached = True
                     results = await sink.send_all([p.message for p in todo])
@@ -383,7 +391,7 @@ class Transport:
         return True
 
     def _after_attempt(
-        self, todo: list[PreparedMessage], results: Sequence[object]
+        self, todo: list[PreparedMessage], results: Sequence[SendResult | None]
     ) -> list[PreparedMessage]:
         """Applies steps 3 and 4: returns what must be sent again, in order.
 
