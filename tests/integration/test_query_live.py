@@ -123,7 +123,9 @@ def test_history_at_a_snapshot_and_the_stream_from_it_hold_every_point_once(
         assert sorted(streamed_steps(got)) == list(range(100, 200))
         position = httpx.get(f"{url}/api/v1/runs/{run_id}/live/position",
                              params={"snapshot": snapshot}).json()
-        assert position["lake_offsets"] == hello.data["lake_offsets"]
+        partition = hello.data["partitions"][run_id]
+        assert position["partition"] == partition
+        assert position["lake_offset"] == hello.data["lake_offsets"][str(partition)]
 
         # Points logged while a dashboard watches arrive within about a second.
         wait_for("the lake to catch up", lambda: history(url, run_id),

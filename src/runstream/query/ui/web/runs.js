@@ -4,6 +4,7 @@
 import { api } from "./api.js";
 import { artifactsSection } from "./artifacts.js";
 import { metricCharts } from "./charts.js";
+import { follow } from "./live.js";
 import {
   duration, el, keyValueTable, loading, metricText, put, runHref, stageBadge, statusBadge, when,
 } from "./dom.js";
@@ -157,13 +158,70 @@ function infoTable(info) {
   return el("table", { class: "kv info" }, el("tbody", {}, rows.map(([k, v]) => el("tr", {}, el("th", {}, k), el("td", {}, v)))));
 }
 
+const METRIC_COLUMNS = ["value", "step", "min", "max", "count"];
+
+function metricRow(key, m) {
+  return el("tr", { "data-key": key }, el("th", {}, key),
+    METRIC_COLUMNS.map((c) => el("td", { class: "num", "data-col": c }, metricText(m[c]))));
+}
+
 function metricsTable(metrics) {
   const entries = Object.entries(metrics).sort(([a], [b]) => a.localeCompare(b));
-  if (!entries.length) { return el("p", { class: "muted" }, "none"); }
   return el("table", { id: "metrics" },
     el("thead", {}, el("tr", {}, ["key", "latest", "step", "min", "max", "count"].map((h) => el("th", {}, h)))),
-    el("tbody", {}, entries.map(([k, m]) => el("tr", {}, el("th", {}, k),
-      [m.value, m.step, m.min, m.max, m.count].map((v) => el("td", { class: "num" }, metricText(v)))))));
+    el("tbody", {}, entries.length ? entries.map(([k, m]) => metricRow(k, m))
+      : el("tr", { class: "empty" }, el("td", { colspan: "6", class: "muted" }, "none"))));
+}
+
+// Keep the latest-metrics table of a live run current (latest by step, then time).
+function liveMetricsTable(table, metrics) {
+  const state = Object.fromEntries(Object.entries(metrics).map(([k, m]) => [k, { ...m }]));
+  return (frame) => {
+    frame.keys.forEach((key, i) => {
+      const v = typeof frame.values[i] === "number" ? frame.values[i] : null;
+      const m = state[key] || (state[key] = { value: null, step: -Infinity, timestamp: 0, min: null, max: null, count: 0 });
+      m.count += 1;
+      if (v !== null) { m.min = m.min === null ? v : Math.min(m.min, v); m.max = m.max === null ? v : Math.max(m.max, v); }
+      if (frame.steps[i] > m.step || (frame.steps[i] === m.step && frame.timestamps[i] >= m.timestamp)) {
+        m.value = frame.values[i]; m.step = frame.steps[i]; m.timestamp = frame.timestamps[i];
+      }
+      let row = table.querySelector(`tr[data-key="${CSS.escape(key)}"]`);
+      if (!row) {
+        table.querySelector("tr.empty")?.remove();
+        row = metricRow(key, m);
+        table.tBodies[0].append(row);
+      }
+      for (const c of METRIC_COLUMNS) { row.querySelector(`[data-col="${c}"]`).textContent = metricText(m[c]); }
+    });
+  };
+}
+
+// A running run's page follows the live tail: charts, the metrics table, status.
+async function followLive(runId, charts, table, metrics, badge, liveNote) {
+  const snapshot = await charts.ready;
+  if (snapshot === null) { return; }
+  const updateTable = liveMetricsTable(table, metrics);
+  let partition = null;
+  const close = follow([runId], {
+    snapshot,
+    onHello: (hello) => {
+      partition = String(hello.partitions[runId]);
+      charts.setLakeOffsetsAt(async (snap) => {
+        const p = await api(`/api/v1/runs/${encodeURIComponent(runId)}/live/position?snapshot=${snap}`);
+        return { [runId]: p.lake_offset };
+      }, { [runId]: hello.lake_offsets[partition] });
+    },
+    onMetrics: (frame) => { charts.addLive(frame); updateTable(frame); },
+    onStatus: (s) => {
+      badge.replaceWith(statusBadge(s.status));
+      liveNote.textContent = `ended ${when(s.end_time)}`;
+      close();
+    },
+    onState: (state) => {
+      liveNote.textContent = state === "live" ? "● live" : state;
+      liveNote.className = `live-state ${state}`;
+    },
+  });
 }
 
 async function versionsFromRun(section, runId) {
@@ -181,32 +239,37 @@ async function versionsFromRun(section, runId) {
 }
 
 // One run: info, params, tags, latest metrics, charts, artifacts, registered versions.
-export async function runView(root, runId) {
+export async function runView(root, runId, params = new URLSearchParams()) {
   root.append(loading());
   let run;
   try {
     run = await api(`/api/v1/runs/${encodeURIComponent(runId)}`);
   } catch (err) {
     root.replaceChildren(errorBox(err, { title: `Could not load run ${runId}`, retry: () => {
-      root.replaceChildren(); runView(root, runId);
+      root.replaceChildren(); runView(root, runId, params);
     } }));
     return;
   }
   const info = run.info;
   const name = info.run_name || info.run_id;
-  const charts = el("div", { class: "grid charts" });
+  const charts = el("div", { class: "charts-panel" });
   const registered = el("section", {});
-  root.replaceChildren(el("h1", {}, name, " ", statusBadge(info.status)),
+  const badge = statusBadge(info.status);
+  const liveNote = el("span", { class: "live-state" });
+  const table = metricsTable(run.data.metrics);
+  root.replaceChildren(el("h1", {}, name, " ", badge, liveNote),
+    el("section", {}, el("h3", {}, "Charts"), charts),
+    el("section", {}, el("h3", {}, "Metrics"), table),
     el("div", { class: "grid" },
       el("section", {}, el("h3", {}, "Run"), infoTable(info)),
       el("section", { id: "params" }, el("h3", {}, "Params"), keyValueTable(run.data.params)),
       el("section", { id: "tags" }, el("h3", {}, "Tags"), keyValueTable(run.data.tags))),
-    el("section", {}, el("h3", {}, "Metrics"), metricsTable(run.data.metrics)),
-    el("section", {}, el("h3", {}, "Charts"), charts),
     artifactsSection(info.run_id),
     registered);
   const keys = Object.keys(run.data.metrics).sort();
-  metricCharts(charts, [info.run_id], keys, { [info.run_id]: name });
+  const chartView = metricCharts(charts, [info.run_id], keys, { [info.run_id]: name },
+    { params, starts: { [info.run_id]: info.start_time } });
+  if (info.status === "RUNNING") { followLive(info.run_id, chartView, table, run.data.metrics, badge, liveNote); }
   versionsFromRun(registered, info.run_id);
 }
 
@@ -243,11 +306,12 @@ export async function compareView(root, params) {
   const onlyDiff = el("input", { type: "checkbox", id: "only-differ" });
   onlyDiff.addEventListener("change", () => table.classList.toggle("only-differ", onlyDiff.checked));
   const missing = ids.filter((id) => !labels[id]);
-  const charts = el("div", { class: "grid charts" });
+  const charts = el("div", { class: "charts-panel" });
   put(body,
     missing.length ? el("p", { class: "error" }, `Not found: ${missing.join(", ")}`) : null,
     el("label", { class: "toggle" }, onlyDiff, " show only rows that differ"),
     el("div", { class: "table-wrap" }, table),
     el("h3", {}, "Charts"), charts);
-  metricCharts(charts, data.runs.map((r) => r.info.run_id), data.metric_keys, labels);
+  metricCharts(charts, data.runs.map((r) => r.info.run_id), data.metric_keys, labels,
+    { params, starts: Object.fromEntries(data.runs.map((r) => [r.info.run_id, r.info.start_time])) });
 }
