@@ -113,7 +113,7 @@ def canvas_pixels(page: Page, selector: str, rgb: tuple[int, int, int]) -> int:
 
 def run_names(page: Page) -> list[str]:
     """The run names in the runs table, top to bottom."""
-    return page.locator("#runs tbody tr td:nth-child(2)").all_inner_texts()
+    return page.locator("#runs tbody tr.run td:nth-child(2)").all_inner_texts()
 
 
 def test_experiments_are_listed_and_the_filter_narrows_the_runs(page: Page) -> None:
@@ -126,7 +126,7 @@ def test_experiments_are_listed_and_the_filter_narrows_the_runs(page: Page) -> N
 
     sidebar.get_by_role("link", name="vision").click()
     expect(page.get_by_role("heading", name="vision")).to_be_visible()
-    rows = page.locator("#runs tbody tr")
+    rows = page.locator("#runs tbody tr.run")
     expect(rows).to_have_count(4)  # "eps" is deleted
     assert run_names(page) == ["delta", "gamma", "beta", "alpha"]  # newest first
     expect(page.locator("#runs thead")).to_contain_text("params.lr")

@@ -1,7 +1,7 @@
 // Runstream's web UI: the router, the experiments side bar, the home page and the
 // footer (lake snapshot and freshness). Routes live in the URL hash:
 //   #/                          experiments
-//   #/experiments/<id>?filter=  runs of one experiment
+//   #/experiments/<id>?filter=&order=&cols=&group=  runs of one experiment
 //   #/runs/<id>                 one run
 //   #/compare?ids=a,b           runs side by side
 //   #/models, #/models/<name>   model registry
@@ -13,7 +13,8 @@ import { el, loading, when } from "./dom.js";
 import { errorBox } from "./errors.js";
 import { closeAll } from "./live.js";
 import { modelView, modelsView } from "./registry.js";
-import { compareView, experimentView, runView } from "./runs.js";
+import { compareView, runView } from "./runs.js";
+import { experimentView } from "./runs_table.js";
 import { sqlView } from "./sql.js";
 
 const FRESHNESS_EVERY_MS = 15_000;
