@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 import re
+import struct
+import zlib
 from collections.abc import Iterator
 
 import pytest
@@ -19,6 +21,7 @@ from test_query_ui_charts import shot
 
 from runstream.config import Settings
 from runstream.lake.connection import CATALOG, open_lake
+from runstream.objectstore.client import ObjectStore
 from runstream.query.ui import bundle_built
 
 RUNS = 100_000 if os.environ.get("RUNSTREAM_SLOW_TESTS") == "1" else 5_000
@@ -33,7 +36,8 @@ def write_runs(settings: Settings, n: int) -> None:
         for statement in (
             f"INSERT INTO {CATALOG}.experiments VALUES ('1', 'many', NULL, 'active', {NOW}, {NOW})",
             f"INSERT INTO {CATALOG}.runs SELECT {rid}, '1', 'run-' || i, 'bench', 'FINISHED',"
-            f" {NOW} + i, {NOW} + i + 1000, 'active', 'train.py', 'LOCAL', NULL, NULL, NULL, NULL"
+            f" {NOW} + i, {NOW} + i + 1000, 'active', 'train.py', 'LOCAL', NULL, NULL,"
+            f" 's3://{settings.artifacts_bucket}/1/' || {rid} || '/artifacts', NULL"
             f" FROM range({n}) t(i)",
             f"INSERT INTO {CATALOG}.params SELECT {rid}, 'p' || k, 'v' || ((i + k) % 4)"
             f" FROM range({n}) t(i), range(3) u(k)",
@@ -44,9 +48,51 @@ def write_runs(settings: Settings, n: int) -> None:
             f" FROM range({n}) t(i), range(3) u(k)",
         ):
             lake.con.execute(statement)
+        lake.con.executemany(
+            f"INSERT INTO {CATALOG}.artifacts VALUES (?, ?, ?, ?, ?, ?, ?)",
+            put_artifacts(settings, f"{0:032x}"),
+        )
         lake.con.execute(f"CALL ducklake_flush_inlined_data('{CATALOG}')")
     finally:
         lake.close()
+
+
+def png(width: int, height: int, rgb: tuple[int, int, int]) -> bytes:
+    """A real PNG of one colour."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    raw = b"".join(b"\x00" + bytes(rgb) * width for _ in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    body = chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
+    return b"\x89PNG\r\n\x1a\n" + body
+
+
+ARTIFACTS = {
+    "plots/red.png": (png(40, 20, (220, 30, 30)), "image/png"),
+    "notes.txt": (b"first line\n<b>not bold</b>\n", "text/plain"),
+    "metrics.json": (b'{"acc": 0.91, "classes": ["cat", "dog"]}', "application/json"),
+    "table.csv": (b'name,score\n"Smith, J",0.5\nLee,0.75\n', "text/csv"),
+    "model/MLmodel": (
+        b"artifact_path: model\nflavors:\n  sklearn:\n    pickled_model: model.pkl\n",
+        "text/plain",
+    ),
+    "model/model.pkl": (b"\x80\x04pickle", "application/octet-stream"),
+}
+
+
+def put_artifacts(settings: Settings, run_id: str) -> list[tuple[object, ...]]:
+    """Upload :data:`ARTIFACTS` under the run's artifact root; their lake rows."""
+    store = ObjectStore.from_settings(settings)
+    bucket = settings.artifacts_bucket
+    rows = []
+    for path, (data, media) in ARTIFACTS.items():
+        key = f"1/{run_id}/artifacts/{path}"
+        store.put_bytes(bucket, key, data)
+        rows.append((run_id, path, f"s3://{bucket}/{key}", len(data), "0" * 64, media, NOW))
+    return rows
 
 
 @pytest.fixture(scope="module")
@@ -161,3 +207,27 @@ def test_three_hundred_runs_compare_in_parallel_coordinates_and_a_scatter(page: 
     expect(page.locator("#compare-table thead th")).to_have_count(301)
     page.locator("#drivers").scroll_into_view_if_needed()
     shot(page, "compare-300")
+
+
+def test_artifacts_preview_images_text_json_csv_and_model_folders(page: Page) -> None:
+    page.goto(f"/#/runs/{0:032x}")
+    tree, pane = page.locator("#artifacts"), page.locator("#artifact-preview")
+    tree.get_by_role("button", name="preview notes.txt").click()
+    expect(pane.locator("pre")).to_have_text("first line\n<b>not bold</b>\n")  # text, never HTML
+    tree.get_by_role("button", name="preview metrics.json").click()
+    expect(pane.locator("pre")).to_contain_text('"classes": [\n    "cat",')
+    tree.get_by_role("button", name="preview table.csv").click()
+    expect(pane.locator("table th")).to_have_text(["name", "score"])
+    expect(pane.locator("table tbody tr").first.locator("td")).to_have_text(["Smith, J", "0.5"])
+    tree.get_by_role("button", name="plots/").click()
+    tree.get_by_role("button", name="preview plots/red.png").click()
+    image = pane.locator("img")
+    expect(image).to_be_visible()
+    assert image.evaluate("(img) => [img.naturalWidth, img.naturalHeight]") == [40, 20]
+    tree.get_by_role("button", name="model/").click()
+    expect(tree.locator(".model-badge")).to_have_text("MLflow model")
+    expect(pane).to_have_attribute("data-path", "model/MLmodel")
+    expect(pane.locator("pre")).to_contain_text("pickled_model: model.pkl")
+    assert tree.get_by_role("button", name="preview model/model.pkl").count() == 0  # binary
+    pane.scroll_into_view_if_needed()
+    shot(page, "run-artifacts")
