@@ -43,6 +43,9 @@ def write_runs(settings: Settings, n: int) -> None:
             f" FROM range({n}) t(i), range(3) u(k)",
             f"INSERT INTO {CATALOG}.tags SELECT {rid}, 'team', ['red', 'blue'][i % 2 + 1]"
             f" FROM range({n}) t(i)",
+            # runs 1-3 are children of run 0
+            f"INSERT INTO {CATALOG}.tags SELECT {rid}, 'mlflow.parentRunId', '{0:032x}'"
+            " FROM range(1, 4) t(i)",
             f"INSERT INTO {CATALOG}.latest_metrics SELECT {rid}, 'm' || k,"
             f" CASE WHEN k = 2 THEN i::DOUBLE ELSE (i % 10) / 10.0 END, 1, {NOW}, 0, 1, 1"
             f" FROM range({n}) t(i), range(3) u(k)",
@@ -231,3 +234,23 @@ def test_artifacts_preview_images_text_json_csv_and_model_folders(page: Page) ->
     assert tree.get_by_role("button", name="preview model/model.pkl").count() == 0  # binary
     pane.scroll_into_view_if_needed()
     shot(page, "run-artifacts")
+
+
+def test_a_run_lists_its_children_and_sql_draws_its_result(page: Page) -> None:
+    page.goto(f"/#/runs/{0:032x}")
+    children = page.locator("#child-runs")
+    expect(children.get_by_role("heading")).to_have_text("Child runs (3)", timeout=30_000)
+    expect(children.get_by_role("link", name="run-2")).to_be_visible()
+
+    statement = 'SELECT "key", count(*) AS runs FROM latest_metrics GROUP BY "key" ORDER BY "key"'
+    page.goto("/#/sql")
+    page.get_by_label("SQL statement").fill(statement)
+    page.get_by_role("button", name="Run").click()
+    expect(page.locator("#sql-result tbody tr")).to_have_count(3)
+    page.get_by_label("chart", exact=True).select_option("bar")
+    chart = page.locator(".sql-chart")
+    expect(chart).to_have_attribute("data-kind", "bar")
+    expect(chart).to_have_attribute("data-points", "3")
+    shot(page, "sql-bar")
+    page.reload()  # statement and chart come back from the URL
+    expect(page.locator(".sql-chart")).to_have_attribute("data-kind", "bar", timeout=30_000)

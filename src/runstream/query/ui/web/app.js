@@ -110,7 +110,7 @@ function route(redraw = false) {
   else if (parts[0] === "compare") { compareView(root, params); }
   else if (parts[0] === "models" && parts[1]) { modelView(root, parts[1]); }
   else if (parts[0] === "models") { modelsView(root); }
-  else if (parts[0] === "sql") { sqlView(root); }
+  else if (parts[0] === "sql") { sqlView(root, params); }
   else { homeView(root); }
   current = { path, update: view && view.update };
   document.title = "Runstream" + (parts[0] ? ` · ${parts[0]}` : "");

@@ -119,6 +119,22 @@ async function versionsFromRun(section, runId) {
   }
 }
 
+// The runs whose parent is this one (MLflow's mlflow.parentRunId tag).
+async function childRuns(section, info) {
+  try {
+    const data = await api("/api/v1/runs/search", { experiment_ids: [info.experiment_id], max_results: 1000,
+      filter: `tags.mlflow.parentRunId = '${info.run_id.replace(/'/g, "")}'` });
+    if (!data.runs.length) { section.remove(); return; }
+    section.replaceChildren(el("h3", {}, `Child runs (${data.runs.length}${data.next_page_token ? "+" : ""})`),
+      el("ul", { class: "plain" }, data.runs.map((r) => el("li", {},
+        el("a", { href: runHref(r.info.run_id) }, r.info.run_name || r.info.run_id), " ", statusBadge(r.info.status)))),
+      data.runs.length > 1 ? el("a", { href: `#/compare?ids=${data.runs.map((r) => r.info.run_id).join(",")}` },
+        "compare the child runs") : null);
+  } catch (err) {
+    section.replaceChildren(errorBox(err, { title: "Could not look up child runs" }));
+  }
+}
+
 // One run: info, params, tags, latest metrics, charts, artifacts, registered versions.
 export async function runView(root, runId, params = new URLSearchParams()) {
   root.append(loading());
@@ -135,6 +151,7 @@ export async function runView(root, runId, params = new URLSearchParams()) {
   const name = info.run_name || info.run_id;
   const charts = el("div", { class: "charts-panel" });
   const registered = el("section", {});
+  const children = el("section", { id: "child-runs" });
   const badge = statusBadge(info.status);
   const liveNote = el("span", { class: "live-state" });
   const table = metricsTable(run.data.metrics);
@@ -145,6 +162,7 @@ export async function runView(root, runId, params = new URLSearchParams()) {
       el("section", {}, el("h3", {}, "Run"), infoTable(info)),
       el("section", { id: "params" }, el("h3", {}, "Params"), keyValueTable(run.data.params)),
       el("section", { id: "tags" }, el("h3", {}, "Tags"), keyValueTable(run.data.tags))),
+    children,
     artifactsSection(info.run_id),
     registered);
   const keys = Object.keys(run.data.metrics).sort();
@@ -152,6 +170,7 @@ export async function runView(root, runId, params = new URLSearchParams()) {
     { params, starts: { [info.run_id]: info.start_time } });
   if (info.status === "RUNNING") { followLive(info.run_id, chartView, table, run.data.metrics, badge, liveNote); }
   versionsFromRun(registered, info.run_id);
+  childRuns(children, info);
 }
 
 // /compare answers at most COMPARE_CHUNK runs: ask in chunks, merge the answers.
