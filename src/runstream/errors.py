@@ -18,8 +18,12 @@ third-party exception type.
     │   ├── FilterParseError        a search filter / order_by that does not parse
     │   ├── PageTokenError          a page token that is not one we issued
     │   ├── ArtifactPathError       an artifact path that is absolute or escapes
-    │   └── SqlRejectedError        SQL that is not one read-only statement
+    │   ├── SqlRejectedError        SQL that is not one read-only statement
+    │   └── SqlTimeLimitError       SQL that ran past the statement time limit
     ├── NotFoundError               experiment, run, model, version, artifact
+    ├── AuthenticationError         no, bad, expired or revoked credentials
+    │   └── TooManyAttemptsError    failed logins over the limit for a user or address
+    ├── PermissionDeniedError       an authenticated caller without the permission
     ├── ServiceError                a service that is down, slow or misbehaving
     │   ├── StackError              a local service that did not start or stop
     │   │   └── PortInUseError      a port the stack needs is taken
@@ -103,6 +107,30 @@ class SqlRejectedError(ValidationError):
     """SQL that is not exactly one read-only statement over the lake views."""
 
 
+class SqlTimeLimitError(ValidationError):
+    """A SQL statement ran past its time limit (the caller's to shorten); names the limit."""
+
+
+class AuthenticationError(RunstreamError):
+    """The caller's credentials are missing, wrong, expired or revoked (HTTP 401)."""
+
+
+class TooManyAttemptsError(AuthenticationError):
+    """Too many failed logins for one user or one address; wait and retry (HTTP 429).
+
+    Attributes:
+        retry_after_s: seconds until a new attempt is accepted.
+    """
+
+    def __init__(self, message: str, *, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
+class PermissionDeniedError(RunstreamError):
+    """An authenticated caller lacks the permission the request needs (HTTP 403)."""
+
+
 class NotFoundError(RunstreamError):
     """An experiment, run, model, version or artifact that does not exist."""
 
@@ -153,6 +181,7 @@ class BufferFullError(DeliveryError):
 
 __all__ = [
     "ArtifactPathError",
+    "AuthenticationError",
     "BrokerError",
     "BufferFullError",
     "ConfigError",
@@ -168,11 +197,14 @@ __all__ = [
     "ObjectStoreError",
     "PageTokenError",
     "ParamConflictError",
+    "PermissionDeniedError",
     "PortInUseError",
     "QueryTimeoutError",
     "RunstreamError",
     "ServiceError",
     "SqlRejectedError",
+    "SqlTimeLimitError",
     "StackError",
+    "TooManyAttemptsError",
     "ValidationError",
 ]

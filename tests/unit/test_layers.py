@@ -42,6 +42,9 @@ FORBIDDEN = {
     "query": {"kafka", "materializer", "sdk"},
     "sdk": {"lake", "materializer", "query"},
     "materializer": {"query", "sdk"},
+    # auth decides; the query service and the gateway enforce. It reads rows and
+    # publishes events through small protocols.
+    "auth": {"kafka", "objectstore", "lake", "stack", "sdk", "materializer", "query", "cli"},
 }
 
 
