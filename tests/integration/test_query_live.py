@@ -74,6 +74,14 @@ def streamed_steps(got: list[Frame]) -> list[int]:
     return [s for f in got if f.event == "metrics" for s in f.data["steps"]]
 
 
+def lake_ready(url: str) -> bool:
+    """Whether the query service reads a lake (the materializer has created it)."""
+    try:
+        return bool(httpx.get(f"{url}/readyz", timeout=30).json().get("ready"))
+    except (httpx.HTTPError, ValueError):
+        return False
+
+
 @pytest.fixture(scope="module")
 def live_service(
     stack_settings: Settings, tmp_path_factory: pytest.TempPathFactory
@@ -85,6 +93,8 @@ def live_service(
         client = RunstreamClient(tracking_uri=url, environ={})
         rs.configure(client=client)
         try:
+            # The materializer creates the lake; on a busy machine that can take a while.
+            wait_for("the lake", lambda: lake_ready(url), bool, 120)
             rs.set_experiment("live")
             yield url, client
         finally:

@@ -64,6 +64,14 @@ def drag(page: Page, key: str, lo: float, hi: float) -> None:
     page.mouse.up()
 
 
+def lake_ready(url: str) -> bool:
+    """Whether the query service reads a lake (the materializer has created it)."""
+    try:
+        return bool(httpx.get(f"{url}/readyz", timeout=30).json().get("ready"))
+    except (httpx.HTTPError, ValueError):
+        return False
+
+
 @pytest.fixture(scope="module")
 def stack_url(
     stack_settings: Settings, tmp_path_factory: pytest.TempPathFactory
@@ -77,6 +85,8 @@ def stack_url(
         client = RunstreamClient(tracking_uri=url, environ={})
         rs.configure(client=client)
         try:
+            # The materializer creates the lake; on a busy machine that can take a while.
+            wait_for("the lake", lambda: lake_ready(url), bool, 120)
             rs.set_experiment("charts")
             with rs.start_run(run_name="spiky") as run:
                 for step in range(SPIKY_POINTS):
@@ -86,7 +96,10 @@ def stack_url(
             spiky = run.info.run_id
 
             def points() -> Any:
-                r = httpx.get(f"{url}/api/v1/runs/{spiky}")
+                try:  # a busy machine: the service may take a while to answer
+                    r = httpx.get(f"{url}/api/v1/runs/{spiky}", timeout=30)
+                except httpx.TimeoutException:
+                    return None
                 if not r.is_success:
                     return None
                 return r.json()["data"]["metrics"].get("loss", {}).get("count")
@@ -196,7 +209,7 @@ def test_a_live_run_grows_on_screen_without_duplicates(
             rs.log_metric("acc", step / 100, step=step)
         client.flush(30)
         wait_for("the first points in the lake",
-                 lambda: httpx.get(f"{url}/api/v1/runs/{run_id}").json(),
+                 lambda: httpx.get(f"{url}/api/v1/runs/{run_id}", timeout=30).json(),
                  lambda r: r.get("data", {}).get("metrics", {}).get("acc", {}).get("count") == 50)
         page.goto(f"/#/runs/{run_id}")
         chart = page.locator('.chart[data-key="acc"]')
@@ -217,8 +230,11 @@ def test_a_live_run_grows_on_screen_without_duplicates(
         rs.end_run()
     client.flush(30)
     expect(page.locator("h1 .badge")).to_have_text("FINISHED")
-    wait_for("the lake to catch up", lambda: httpx.get(f"{url}/api/v1/runs/{run_id}").json(),
-             lambda r: r["data"]["metrics"]["acc"]["count"] == 100)
+    wait_for(
+        "the lake to catch up",
+        lambda: httpx.get(f"{url}/api/v1/runs/{run_id}", timeout=30).json(),
+        lambda r: r["data"]["metrics"]["acc"]["count"] == 100,
+    )
     # A zoom re-reads the lake, which now holds the streamed points too: each once.
     with page.expect_response(lambda r: "/live/position" in r.url):
         drag(page, "acc", 0, 99)
