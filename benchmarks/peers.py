@@ -116,8 +116,13 @@ def _wait_http(url: str, alive: ServiceProcess, timeout_s: float = 120) -> None:
     raise RuntimeError(f"{alive.name} not ready at {url} in {timeout_s}s; log {alive.log_file}")
 
 
-def start_peer(name: str, workdir: Path, port: int | None = None) -> PeerServer:
+def start_peer(
+    name: str, workdir: Path, port: int | None = None, ready_timeout_s: float = 120
+) -> PeerServer:
     """Start MLflow's or FastTrackML's server on ``port`` (default: a free loopback port).
+
+    ``ready_timeout_s`` bounds the wait for its first answer (MLflow's server took 80 s
+    to answer on a 2-core machine under a load average of 40).
 
     Callers starting several systems at once pick all ports in one :func:`free_ports` call
     and pass them in, so two systems never pick the same free port.
@@ -147,7 +152,7 @@ def start_peer(name: str, workdir: Path, port: int | None = None) -> PeerServer:
     process.start()
     url = f"http://127.0.0.1:{port}"
     try:
-        _wait_http(f"{url}{READY_PATH}", process)
+        _wait_http(f"{url}{READY_PATH}", process, ready_timeout_s)
     except BaseException:
         process.stop()
         raise

@@ -156,6 +156,9 @@ def test_anonymous_and_bad_credentials_get_401_and_probes_stay_open(client: Test
         resp = client.get("/api/v1/experiments", headers=headers)
         assert resp.status_code == 401, resp.text
         assert resp.json()["error"]["code"] == "unauthenticated"
+    # brokers and buckets are told only to authenticated callers
+    assert client.get("/api/v1/ingest-config").status_code == 401
+    assert client.get("/api/v1/ingest-config", headers=basic("dave")).status_code == 200
     mlflow = client.get("/api/2.0/mlflow/experiments/search")
     assert mlflow.status_code == 401 and mlflow.json()["error_code"] == "UNAUTHENTICATED"
     assert mlflow.headers["www-authenticate"].startswith("Basic")

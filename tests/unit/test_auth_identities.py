@@ -133,3 +133,19 @@ def test_a_wrong_password_takes_as_long_for_a_missing_user() -> None:
     existing = statistics.median(timed("alice", i) for i in range(7))
     missing = statistics.median(timed("nobody", i) for i in range(7))
     assert 0.5 < existing / missing < 2.0
+
+
+def test_the_quick_path_takes_only_remembered_logins_and_tokens(world: World) -> None:
+    auth, d, tokens = world
+    header = _basic("alice", "alice-secret")
+    assert auth.quick(header, "q1", d) is None  # first login: argon2, in a worker thread
+    auth.authenticate(header, "q1", d)
+    found = auth.quick(header, "q1", d)
+    assert found is not None and found.username == "alice"
+    assert auth.quick(_basic("alice", "wrong"), "q1", d) is None
+    assert auth.quick(f"Bearer {tokens['good']}", "q1", d) is not None
+    assert auth.quick(f"Bearer {tokens['revoked']}", "q1", d) is None
+    for _ in range(3):
+        with pytest.raises(AuthenticationError):
+            auth.authenticate(_basic("nobody", "x"), "q2", d)
+    assert auth.quick(header, "q2", d) is None  # a locked address goes the full way

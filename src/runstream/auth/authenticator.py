@@ -38,7 +38,7 @@ from runstream.auth.oidc import OidcConfig, OidcVerifier, looks_like_jwt
 from runstream.auth.permissions import Principal, cap_of_scopes
 from runstream.auth.ratelimit import FailureLimiter
 from runstream.auth.secrets import hash_password, parse_token, secret_matches, verify_password
-from runstream.errors import AuthenticationError
+from runstream.errors import AuthenticationError, TooManyAttemptsError
 
 _BAD_LOGIN = "invalid username or password"
 _BAD_TOKEN = "invalid, expired or revoked token"
@@ -99,6 +99,46 @@ class Authenticator:
             return self._bearer(value, address, directory)
         raise AuthenticationError("unsupported Authorization scheme (use Basic or Bearer)")
 
+    def quick(
+        self, authorization: str | None, address: str, directory: AuthDirectory
+    ) -> Principal | None:
+        """The caller, when that takes no slow work; None means: call :meth:`authenticate`.
+
+        A password seen right within ``login_cache_s`` and a service token are
+        checked here (a keyed hash, a sha256) so the event loop need not hand the
+        request to a worker thread; a first password (argon2), a JWT (the JWKS may
+        be fetched), a wrong credential or a limit reached go the full way, which
+        also counts the failures.
+        """
+        if not authorization:
+            return None
+        scheme, _, value = authorization.partition(" ")
+        value = value.strip()
+        if self._limited(f"addr:{address}"):
+            return None
+        if scheme.lower() == "bearer":
+            parsed = parse_token(value)
+            return self._service_token(*parsed, directory) if parsed is not None else None
+        if scheme.lower() != "basic":
+            return None
+        try:
+            username, sep, password = base64.b64decode(value, validate=True).decode().partition(":")
+        except (binascii.Error, UnicodeDecodeError):
+            return None
+        if not sep:
+            return None
+        stored, principal = self._user(username, directory)
+        if principal is None or stored is None or not self._cached(username, password, stored):
+            return None
+        return None if self._limited(f"user:{username}") else principal
+
+    def _limited(self, key: str) -> bool:
+        try:
+            self._limiter.check(key)
+        except TooManyAttemptsError:
+            return True
+        return False
+
     # -- passwords -------------------------------------------------------------------
 
     def _basic(self, value: str, address: str, directory: AuthDirectory) -> Principal:
@@ -134,13 +174,20 @@ class Authenticator:
                 self._admin_hash = hash_password(self.config.admin_password)
             return self._admin_hash
 
-    def _password_ok(self, username: str, password: str, stored: str | None) -> bool:
+    def _login_key(self, username: str, password: str) -> tuple[str, str]:
         digest = hmac.new(self._cache_key, password.encode(), hashlib.sha256).hexdigest()
-        key = (username, digest)
-        now = self._clock()
+        return username, digest
+
+    def _cached(self, username: str, password: str, stored: str) -> bool:
+        """Whether this password was checked right for this hash within ``login_cache_s``."""
         with self._lock:
-            cached = self._logins.get(key)
-        if cached is not None and stored is not None and cached[0] == stored and cached[1] > now:
+            cached = self._logins.get(self._login_key(username, password))
+        return cached is not None and cached[0] == stored and cached[1] > self._clock()
+
+    def _password_ok(self, username: str, password: str, stored: str | None) -> bool:
+        key = self._login_key(username, password)
+        now = self._clock()
+        if stored is not None and self._cached(username, password, stored):
             return True
         if not verify_password(stored, password):
             return False

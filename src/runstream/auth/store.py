@@ -81,6 +81,19 @@ def load_directory(rows: RowSource, default: Permission) -> AuthDirectory:
     )
 
 
+_VERSION = 'SELECT count(*), max("at"), max(event_id) FROM auth_audit'
+
+
+def directory_version(rows: RowSource) -> tuple[Any, ...]:
+    """A value that changes whenever the directory does (every change adds an audit row)."""
+    try:
+        return tuple(rows.fetch(_VERSION)[0])
+    except LakeError as exc:
+        if "auth_" not in str(exc):
+            raise
+        return ()
+
+
 def load_audit(rows: RowSource, since_ms: int, limit: int) -> list[dict[str, Any]]:
     """The latest audit rows since ``since_ms``, newest first."""
     return [
@@ -89,4 +102,4 @@ def load_audit(rows: RowSource, since_ms: int, limit: int) -> list[dict[str, Any
     ]
 
 
-__all__ = ["AUTH_TABLES", "RowSource", "load_audit", "load_directory"]
+__all__ = ["AUTH_TABLES", "RowSource", "directory_version", "load_audit", "load_directory"]

@@ -51,9 +51,11 @@ async def _authenticate(edge: AuthEdge, scope: Scope) -> tuple[Principal, AuthDi
     client = scope.get("client")
     address = str(client[0]) if client else ""
     header = _header(scope, b"authorization")
-    principal = await run_in_threadpool(
-        edge.authenticator.authenticate, header, address, directory
-    )
+    principal = edge.authenticator.quick(header, address, directory)
+    if principal is None:
+        principal = await run_in_threadpool(
+            edge.authenticator.authenticate, header, address, directory
+        )
     return principal, directory
 
 
