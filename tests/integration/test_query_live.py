@@ -104,7 +104,7 @@ def live_service(
 
 def history(url: str, run_id: str) -> dict[str, Any]:
     r = httpx.get(f"{url}/api/v1/runs/{run_id}/metric-history",
-                  params={"key": "loss", "max_points": 100_000})
+                  params={"key": "loss", "max_points": 100_000}, timeout=30)
     assert r.status_code == 200, r.text
     body: dict[str, Any] = r.json()
     return body
@@ -132,7 +132,7 @@ def test_history_at_a_snapshot_and_the_stream_from_it_hold_every_point_once(
         assert hello.data["starts"] == hello.data["lake_offsets"]
         assert sorted(streamed_steps(got)) == list(range(100, 200))
         position = httpx.get(f"{url}/api/v1/runs/{run_id}/live/position",
-                             params={"snapshot": snapshot}).json()
+                             params={"snapshot": snapshot}, timeout=30).json()
         partition = hello.data["partitions"][run_id]
         assert position["partition"] == partition
         assert position["lake_offset"] == hello.data["lake_offsets"][str(partition)]
@@ -173,6 +173,7 @@ def test_history_at_a_snapshot_and_the_stream_from_it_hold_every_point_once(
 
 def test_a_bad_cursor_is_a_clear_400(live_service: tuple[str, RunstreamClient]) -> None:
     url, _ = live_service
-    r = httpx.get(f"{url}/api/v1/runs/{'a' * 32}/live", headers={"Last-Event-ID": "nonsense"})
+    r = httpx.get(f"{url}/api/v1/runs/{'a' * 32}/live", headers={"Last-Event-ID": "nonsense"},
+                  timeout=30)
     assert r.status_code == 400
     assert "not a live cursor" in r.json()["error"]["message"]
