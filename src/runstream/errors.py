@@ -17,8 +17,10 @@ third-party exception type.
     │   ├── FilterParseError        a search filter / order_by that does not parse
     │   ├── PageTokenError          a page token that is not one we issued
     │   ├── ArtifactPathError       an artifact path that is absolute or escapes
-    │   └── SqlRejectedError        SQL that is not one read-only statement
+    │   ├── SqlRejectedError        SQL that is not one read-only statement
+    │   └── ProjectError            an MLproject, entry point or parameter that cannot run
     ├── NotFoundError               experiment, run, model, version, artifact
+    ├── ProjectEnvError             a project environment that cannot be built (names the tool)
     ├── ServiceError                a service that is down, slow or misbehaving
     │   ├── StackError              a local service that did not start or stop
     │   │   └── PortInUseError      a port the stack needs is taken
@@ -97,8 +99,16 @@ class SqlRejectedError(ValidationError):
     """SQL that is not exactly one read-only statement over the lake views."""
 
 
+class ProjectError(ValidationError):
+    """An MLproject, entry point, parameter or project URI that cannot run (nothing ran)."""
+
+
 class NotFoundError(RunstreamError):
     """An experiment, run, model, version or artifact that does not exist."""
+
+
+class ProjectEnvError(RunstreamError):
+    """A project environment that cannot be built: a missing tool or Python, a failed install."""
 
 
 class ServiceError(RunstreamError):
@@ -153,6 +163,8 @@ __all__ = [
     "PageTokenError",
     "ParamConflictError",
     "PortInUseError",
+    "ProjectEnvError",
+    "ProjectError",
     "QueryTimeoutError",
     "RunstreamError",
     "ServiceError",
