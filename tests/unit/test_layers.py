@@ -42,6 +42,7 @@ FORBIDDEN = {
     "query": {"kafka", "materializer", "sdk"},
     "sdk": {"lake", "materializer", "query"},
     "materializer": {"query", "sdk"},
+    "projects": {"lake", "materializer", "query", "kafka", "objectstore"},
 }
 
 
