@@ -144,7 +144,7 @@ def start_service(settings: Settings, port: int) -> subprocess.Popen[bytes]:
     code = (
         "import os, uvicorn\n"
         "from runstream.config import load_settings\n"
-        "from runstream.query.app import create_app\n"
+        "from runstream.query.http.app import create_app\n"
         f"uvicorn.run(create_app(load_settings(os.environ)), host='127.0.0.1', port={port},"
         " log_level='warning', access_log=False)\n"
     )

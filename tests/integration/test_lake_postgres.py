@@ -26,7 +26,7 @@ from test_materializer_crash import POINTS_PER_EVENT, _workload
 from runstream.config import Settings
 from runstream.kafka.admin import ensure_topics
 from runstream.lake.connection import is_postgres_catalog
-from runstream.query.app import create_app
+from runstream.query.http.app import create_app
 
 
 @pytest.fixture(scope="module")

@@ -12,11 +12,11 @@ from fastapi.testclient import TestClient
 from test_query_helpers import NOW, Dataset, fill_lake, per_test_settings, rid
 
 from runstream.config import Settings
-from runstream.query.app import create_app
-from runstream.query.schemas.artifacts import ArtifactsPage
-from runstream.query.schemas.experiments import ExperimentResponse, ExperimentsPage
-from runstream.query.schemas.metrics import CompareResponse, HistoriesResponse
-from runstream.query.schemas.registry import (
+from runstream.query.http.app import create_app
+from runstream.query.http.schemas.artifacts import ArtifactsPage
+from runstream.query.http.schemas.experiments import ExperimentResponse, ExperimentsPage
+from runstream.query.http.schemas.metrics import CompareResponse, HistoriesResponse
+from runstream.query.http.schemas.registry import (
     ModelVersionResponse,
     ModelVersionsPage,
     RegisteredModelResponse,
@@ -24,8 +24,8 @@ from runstream.query.schemas.registry import (
     ResolvedModelResponse,
     StageHistoryResponse,
 )
-from runstream.query.schemas.runs import RunResponse, RunsPage
-from runstream.query.schemas.sql import SqlResponse
+from runstream.query.http.schemas.runs import RunResponse, RunsPage
+from runstream.query.http.schemas.sql import SqlResponse
 
 
 @pytest.fixture(scope="module")

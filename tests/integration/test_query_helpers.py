@@ -27,7 +27,7 @@ from runstream.lake.connection import CATALOG, open_lake
 from runstream.lake.tables import TABLES_BY_NAME
 from runstream.lake.writer import arrow_table
 from runstream.objectstore.client import ObjectStore
-from runstream.query.app import create_app
+from runstream.query.http.app import create_app
 
 NOW = 1_700_000_000_000
 

@@ -14,8 +14,9 @@ from test_query_helpers import fill_lake, per_test_settings, rid
 
 from runstream.config import Settings
 from runstream.errors import FilterParseError, ValidationError
-from runstream.query.app import create_app
-from runstream.query.search_sql import build_search_sql, plan_search
+from runstream.query.http.app import create_app
+from runstream.query.search.planner import plan_search
+from runstream.query.search.sql import build_search_sql
 
 FUZZ = settings(
     max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]

@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from test_query_helpers import NOW, fill_lake, per_test_settings, rid, write_rows
 
 from runstream.config import Settings
-from runstream.query.app import create_app
+from runstream.query.http.app import create_app
 
 SEARCHES: list[dict[str, Any]] = [
     {},

@@ -60,7 +60,7 @@ def test_events_logged_while_the_broker_is_down_are_delivered_after_it_returns(
             # The training loop never waits for the missing broker.
             assert slowest < 0.5
             time.sleep(max(0.0, 3.0 - (time.monotonic() - outage_started)))
-            assert client._session.transport.buffer.pending > 0  # still held, not dropped
+            assert client.session.transport.buffer.pending > 0  # still held, not dropped
         finally:
             stack.start_broker()
 
@@ -68,7 +68,7 @@ def test_events_logged_while_the_broker_is_down_are_delivered_after_it_returns(
         client.set_terminated(run_id, "FINISHED")
         client.flush(60)
     finally:
-        report = client._session.transport.close(30)
+        report = client.session.transport.close(30)
     assert report.ok, report
     assert "cannot deliver to the broker" in caplog.text  # said once, not per message
     assert "delivery to the broker at" in caplog.text and "resumed" in caplog.text

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from runstream.query.readers.health import lake_health
+from runstream.query.read.health import lake_health
 
 
 class _Rows:

@@ -11,7 +11,7 @@ from runstream.config import Settings
 from runstream.errors import LakeError
 from runstream.lake.connection import CATALOG, Lake, open_lake
 from runstream.lake.reader import DuckLakeReader
-from runstream.query.lake_session import LakeAccess
+from runstream.query.read.session import LakeAccess
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from runstream.errors import PageTokenError
-from runstream.query.page_token import (
+from runstream.query.search.page_token import (
     MAX_TOKEN_LENGTH,
     decode_page_token,
     encode_page_token,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from runstream.errors import ArtifactPathError
-from runstream.query.artifact_paths import check_request_path
+from runstream.query.read.artifact_paths import check_request_path
 
 ATTACKS = [
     "..",

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from runstream.query.downsample import (
+from runstream.query.read.downsample import (
     HistoryRequest,
     XAxis,
     downsample_reference,

@@ -19,7 +19,7 @@ from runstream.errors import (
     SqlRejectedError,
     ValidationError,
 )
-from runstream.query.errors import (
+from runstream.query.http.errors import (
     ERROR_TABLE,
     INTERNAL,
     answer_for,

@@ -6,11 +6,11 @@ import pytest
 
 from runstream.core.registry import Stage
 from runstream.errors import FilterParseError, PageTokenError, ValidationError
-from runstream.query.model_uri import ModelUri, parse_model_uri
-from runstream.query.paging import check_max_results, next_token, offset_from_token
-from runstream.query.prometheus import RequestMetrics
-from runstream.query.readers.experiments import FIELDS, ORDER_COLUMNS
-from runstream.query.simple_filter import (
+from runstream.query.http.prometheus import RequestMetrics
+from runstream.query.read.experiments import FIELDS, ORDER_COLUMNS
+from runstream.query.read.model_uri import ModelUri, parse_model_uri
+from runstream.query.search.paging import check_max_results, next_token, offset_from_token
+from runstream.query.search.simple_filter import (
     Condition,
     compile_conditions,
     parse_simple_filter,

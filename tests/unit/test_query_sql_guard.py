@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from runstream.errors import SqlRejectedError
-from runstream.query.sql_guard import MAX_SQL_LENGTH, check_sql
+from runstream.query.read.sql_guard import MAX_SQL_LENGTH, check_sql
 
 ALLOWED = [
     "SELECT 1",

@@ -17,8 +17,8 @@ import pytest
 from test_search_sql import add_run, make_lake
 
 from runstream.errors import LakeError
-from runstream.query.run_index_cache import RunIndexCache
-from runstream.query.search_sql import plan_search
+from runstream.query.read.index_cache import RunIndexCache
+from runstream.query.search.planner import plan_search
 
 
 @dataclass
@@ -80,7 +80,8 @@ def cache_of(reader: Reader, clock: Clock, **kw: Any) -> RunIndexCache:
 
 def ids(cache: RunIndexCache) -> list[str] | None:
     index = cache.get()
-    return None if index is None else index.search(plan_search(["0"], max_results=3)).items
+    page = None if index is None else index.search(plan_search(["0"], max_results=3))
+    return None if page is None else page.items
 
 
 def test_the_first_search_uses_sql_and_starts_a_build(reader: Reader) -> None:

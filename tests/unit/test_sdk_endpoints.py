@@ -14,7 +14,7 @@ from runstream.config import Settings
 from runstream.errors import ConfigError, ServiceError
 from runstream.sdk.endpoints import resolve_endpoints
 from runstream.sdk.entities import IngestConfig
-from runstream.sdk.tracking_client import TrackingClient
+from runstream.sdk.query_client import QueryClient
 
 INGEST = IngestConfig(
     "kafka:9092", "prod.events", "prod.registry", "prod-artifacts", "http://minio:9000", "eu-west-1"
@@ -108,8 +108,8 @@ def test_bad_variables_are_named(env: dict[str, str], match: str) -> None:
         resolve_endpoints(env)
 
 
-def _client(handler: httpx.MockTransport) -> TrackingClient:
-    return TrackingClient("http://tracking:5000", token="tok", transport=handler)
+def _client(handler: httpx.MockTransport) -> QueryClient:
+    return QueryClient("http://tracking:5000", token="tok", transport=handler)
 
 
 def test_the_query_client_reads_the_contract_endpoints() -> None:

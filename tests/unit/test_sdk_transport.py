@@ -32,7 +32,7 @@ def test_flush_delivers_every_point_in_columnar_events() -> None:
     run_id = new_run_id()
     values = [float(i) for i in range(25_000)] + [math.nan, math.inf, -math.inf]
     for step, value in enumerate(values):
-        transport.add_metric(run_id, "loss", value, step, 1_700_000_000_000)
+        transport.metric_buffer().add_metric(run_id, "loss", value, step, 1_700_000_000_000)
     transport.flush(10)
     events = sink.events()
     assert all(e.type == EventType.RUN_METRICS for e in events)
@@ -49,7 +49,7 @@ def test_retriable_failures_are_retried_until_delivered() -> None:
     transport = _transport(sink)
     run_id = new_run_id()
     transport.publish(_tag_event(run_id, "a"))  # type: ignore[arg-type]
-    transport.add_metric(run_id, "x", 1.0, 0, 1)
+    transport.metric_buffer().add_metric(run_id, "x", 1.0, 0, 1)
     transport.flush(10)
     assert sink.attempts >= 4
     assert [e.type for e in sink.events()] == [EventType.RUN_TAGS, EventType.RUN_METRICS]
@@ -87,8 +87,8 @@ def test_permanent_failures_are_given_up_and_reported(caplog: pytest.LogCaptureF
     sink.fail_when = lambda m: SendFailure(False, "MessageSizeTooLargeError (simulated)")
     transport = _transport(sink)
     run_id = new_run_id()
-    transport.add_metric(run_id, "x", 1.0, 0, 1)
-    transport.add_metric(run_id, "x", 2.0, 1, 1)
+    transport.metric_buffer().add_metric(run_id, "x", 1.0, 0, 1)
+    transport.metric_buffer().add_metric(run_id, "x", 2.0, 1, 1)
     with pytest.raises(DeliveryError, match="1 events could not be delivered"):
         transport.flush(5)
     assert "2 metric points) could not be delivered" in caplog.text
@@ -103,7 +103,7 @@ def test_close_gives_up_at_its_deadline_and_counts_what_is_lost() -> None:
     run_id = new_run_id()
     transport.publish(_tag_event(run_id, "a"))  # type: ignore[arg-type]
     for step in range(10):
-        transport.add_metric(run_id, "x", 1.0, step, 1)
+        transport.metric_buffer().add_metric(run_id, "x", 1.0, step, 1)
     expected = r"10 metric points and 1 other events were not delivered .* within 0.2s"
     with pytest.raises(DeliveryError, match=expected):
         transport.flush(0.2)
@@ -115,7 +115,7 @@ def test_close_gives_up_at_its_deadline_and_counts_what_is_lost() -> None:
     with pytest.raises(DeliveryError, match="closed"):
         transport.publish(_tag_event(run_id, "late"))  # type: ignore[arg-type]
     with pytest.raises(DeliveryError, match="closed"):
-        transport.add_metric(run_id, "x", 1.0, 99, 1)
+        transport.metric_buffer().add_metric(run_id, "x", 1.0, 99, 1)
 
 
 def test_a_chunk_too_large_for_one_message_is_split() -> None:
@@ -126,10 +126,10 @@ def test_a_chunk_too_large_for_one_message_is_split() -> None:
     # 250-character keys beat the per-point size estimate: 10,000 points would be
     # about 2.7 MB, over the 1 MiB message limit, so the sender splits the chunk.
     buffer = transport.buffer
-    transport.add_metric(run_id, long_key, 0.0, 0, 1)
+    transport.metric_buffer().add_metric(run_id, long_key, 0.0, 0, 1)
     buffer._max_points = 10_000
     for step in range(1, 3_500):
-        transport.add_metric(run_id, long_key, float(step), step, 1)
+        transport.metric_buffer().add_metric(run_id, long_key, float(step), step, 1)
     transport.flush(10)
     events = sink.events()
     assert sum(len(e.body.keys) for e in events) == 3_500
@@ -149,11 +149,11 @@ def test_an_unexpected_sender_error_loses_only_its_round(caplog: pytest.LogCaptu
     sink.fail_when = explode_once
     transport = _transport(sink)
     run_id = new_run_id()
-    transport.add_metric(run_id, "x", 1.0, 0, 1)
+    transport.metric_buffer().add_metric(run_id, "x", 1.0, 0, 1)
     with pytest.raises(DeliveryError, match="bug in a sink"):
         transport.flush(5)
     assert "internal error in the sender" in caplog.text
-    transport.add_metric(run_id, "x", 2.0, 1, 1)  # the sender thread is still alive
+    transport.metric_buffer().add_metric(run_id, "x", 2.0, 1, 1)  # the sender thread is still alive
     transport.flush(5)
     assert [e.body.values for e in sink.events()] == [(2.0,)]
     transport.close(1)

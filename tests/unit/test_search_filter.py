@@ -10,7 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from runstream.errors import FilterParseError
-from runstream.query.search_ast import (
+from runstream.query.search.parser import MAX_FILTER_LENGTH, parse_filter, parse_order_by, quote
+from runstream.query.search.syntax import (
     Aggregate,
     And,
     Compare,
@@ -23,7 +24,6 @@ from runstream.query.search_ast import (
     Or,
     OrderKey,
 )
-from runstream.query.search_filter import MAX_FILTER_LENGTH, parse_filter, parse_order_by, quote
 
 # Filters in MLflow's own grammar, which MLflow 3.17 accepts and so do we.
 MLFLOW_ACCEPTS = [

@@ -12,8 +12,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from runstream.errors import PageTokenError, ValidationError
-from runstream.query.search_filter import quote
-from runstream.query.search_sql import RunSearch, ViewType, build_search_sql, plan_search, read_page
+from runstream.query.search.parser import quote
+from runstream.query.search.planner import RunSearch, ViewType, plan_search
+from runstream.query.search.sql import build_search_sql, read_page
 
 NAN, INF = math.nan, math.inf
 # run: experiment, name, user, status, start, end, stage
@@ -121,8 +122,9 @@ def lake() -> Iterator[duckdb.DuckDBPyConnection]:
 def search(
     con: duckdb.DuckDBPyConnection, plan: RunSearch, token: str | None = None
 ) -> tuple[list[str], str | None]:
-    sql, params = build_search_sql(plan, token)
-    return read_page(plan, con.execute(sql, params).fetchall())
+    sql, params = build_search_sql(plan, plan.cursor(token))
+    page = read_page(plan, con.execute(sql, params).fetchall())
+    return page.items, page.next_page_token
 
 
 def run_ids(
@@ -299,7 +301,7 @@ def test_token_of_another_query_is_rejected(
     assert token is not None
     args: dict[str, Any] = {"experiment_ids": ["0"], "max_results": 2, **other}
     with pytest.raises(PageTokenError, match="different query"):
-        build_search_sql(plan_search(**args), token)
+        plan_search(**args).cursor(token)
 
 
 def test_same_query_written_differently_accepts_the_token(lake: duckdb.DuckDBPyConnection) -> None:
@@ -327,11 +329,11 @@ def test_same_query_written_differently_accepts_the_token(lake: duckdb.DuckDBPyC
     ],
 )
 def test_forged_cursor_with_the_right_fingerprint_is_rejected(cursor: Any) -> None:
-    from runstream.query.page_token import encode_page_token
+    from runstream.query.search.page_token import encode_page_token
 
     plan = plan_search(["0"])
     with pytest.raises(PageTokenError):
-        build_search_sql(plan, encode_page_token(plan.fingerprint, cursor))
+        plan.cursor(encode_page_token(plan.fingerprint, cursor))
 
 
 @pytest.mark.parametrize("bad", [0, -1, 50_001, True, 2.5, "10"])

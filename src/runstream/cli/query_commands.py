@@ -15,19 +15,19 @@ from typing import Any
 from runstream.cli.render import render_csv, render_json, render_table
 from runstream.config import Settings
 from runstream.core.metrics import encode_metric_value
-from runstream.query.lake_session import LakeAccess
-from runstream.query.readers.experiments import get_experiment_by_name
-from runstream.query.readers.runs import Columns, search_runs
-from runstream.query.readers.sql import run_sql
-from runstream.query.schemas.runs import runs_page_json
-from runstream.query.search_sql import MAX_RESULTS_LIMIT, plan_search
+from runstream.query.http.schemas.runs import runs_page_json
+from runstream.query.read.experiments import get_experiment_by_name
+from runstream.query.read.runs import Columns, search_runs
+from runstream.query.read.session import LakeAccess
+from runstream.query.read.sql import run_sql
+from runstream.query.search.planner import MAX_RESULTS_LIMIT, plan_search
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     """Run the query service with uvicorn until interrupted."""
     import uvicorn
 
-    from runstream.query.app import create_app
+    from runstream.query.http.app import create_app
 
     host = args.host or settings.host
     port = args.port or settings.ports.api

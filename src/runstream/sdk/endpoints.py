@@ -204,9 +204,9 @@ def _merge(
 
 def _fetch_over_http(uri: str, token: str) -> IngestConfig:
     """Reads the ingest configuration with a short-lived HTTP client."""
-    from runstream.sdk.tracking_client import TrackingClient
+    from runstream.sdk.query_client import QueryClient
 
-    client = TrackingClient(uri, token=token, timeout_s=5.0)
+    client = QueryClient(uri, token=token, timeout_s=5.0)
     try:
         return client.ingest_config()
     finally:

@@ -22,20 +22,26 @@ from runstream.sdk.experiments import (
     experiment_from_json,
     experiment_id_for,
 )
-from runstream.sdk.registry import ModelRegistryClient
 from runstream.sdk.session import Session
 
 
-class ExperimentClient(ModelRegistryClient):
-    """Experiments; :class:`~runstream.sdk.client.RunstreamClient` extends it with runs.
+class ExperimentClient:
+    """Experiments: created, looked up, tagged, renamed, deleted.
 
     Args:
         session: the connections shared by every part of the client.
     """
 
     def __init__(self, session: Session) -> None:
-        super().__init__(session)
+        self._session = session
         self._experiments: dict[str, Experiment] = {}
+
+    def location_of(self, experiment_id: str) -> str | None:
+        """The artifact location of an experiment this client created or looked up."""
+        for experiment in self._experiments.values():
+            if experiment.experiment_id == experiment_id:
+                return experiment.artifact_location
+        return None
 
     def get_experiment_by_name(self, name: str) -> Experiment | None:
         """The experiment with this name, from the query service (None if none).

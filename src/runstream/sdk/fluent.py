@@ -225,7 +225,7 @@ def log_metric(
 ) -> None:
     """Logs one metric point of the active run (queued; a few microseconds)."""
     stack = STATE.local.stack
-    (STATE.client or STATE.get_client()).log_metric(
+    (STATE.client or STATE.get_client()).metrics.log(
         run_id or (stack[-1].info.run_id if stack else _run_id()), key, value, timestamp, step
     )
 
@@ -242,9 +242,9 @@ def log_metrics(
     """Logs several metrics at one step."""
     if not isinstance(metrics, Mapping):
         raise ValidationError(f"log_metrics needs a dict of key -> value, not {describe(metrics)}")
-    client, rid = STATE.get_client(), run_id or _run_id()
+    path, rid = STATE.get_client().metrics, run_id or _run_id()
     for key, value in metrics.items():
-        client.log_metric(rid, key, value, timestamp, step)
+        path.log(rid, key, value, timestamp, step)
 
 
 def log_param(key: str, value: Any, synchronous: bool | None = None) -> Any:

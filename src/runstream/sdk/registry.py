@@ -68,32 +68,14 @@ def _tags(tags: Mapping[str, Any] | None) -> dict[str, str]:
 
 
 class ModelRegistryClient:
-    """Registry writes and delivery control; ``RunstreamClient`` extends it with tracking.
+    """Registry writes and look-ups, published to the registry topic.
 
     Args:
-        session: the connections shared with the tracking half.
+        session: the connections shared with the tracking parts of the client.
     """
 
     def __init__(self, session: Session) -> None:
         self._session = session
-
-    @property
-    def tracking_uri(self) -> str:
-        """The query service's URL this client reads from."""
-        return self._session.endpoints.tracking_uri
-
-    def flush(self, timeout_s: float = 60.0) -> None:
-        """Waits until every event logged so far is delivered to the broker.
-
-        Raises:
-            DeliveryError: not delivered within ``timeout_s`` (still queued and
-                retried), or some events had to be given up.
-        """
-        self._session.flush(timeout_s)
-
-    def close(self, timeout_s: float | None = None) -> None:
-        """Flushes, stops the sender thread, and reports anything undelivered."""
-        self._session.close(timeout_s)
 
     def resolve_model_uri(self, uri: str) -> ResolvedModel | None:
         """Resolves a ``models:/`` URI through the query service (None if it names nothing)."""

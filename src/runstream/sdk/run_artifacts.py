@@ -1,7 +1,7 @@
 """Logging artifacts of a run: upload first, then publish ``artifact.logged``.
 
-Used by :class:`~runstream.sdk.client.RunstreamClient` for ``log_artifact``,
-``log_artifacts``, ``log_text``, ``log_dict`` and ``log_figure``. Every path is
+The ``artifacts`` part of :class:`~runstream.sdk.client.RunstreamClient`, behind
+``log_artifact``, ``log_artifacts``, ``log_text``, ``log_dict`` and ``log_figure``. Every path is
 checked before the first byte is read; a directory is checked whole before any
 file goes up, so a bad name inside it uploads nothing.
 """

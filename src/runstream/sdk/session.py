@@ -24,7 +24,7 @@ from runstream.sdk.transport import EventSink, Transport, TransportOptions
 if TYPE_CHECKING:
     import httpx
 
-    from runstream.sdk.tracking_client import TrackingClient
+    from runstream.sdk.query_client import QueryClient
 
 logger = logging.getLogger("runstream.sdk")
 
@@ -66,7 +66,7 @@ class Session:
         self.exit_timeout_s = exit_timeout_s
         self._endpoints: Endpoints | None = None
         self._transport: Transport | None = None
-        self._query: TrackingClient | None = None
+        self._query: QueryClient | None = None
         self._uploader: ArtifactUploader | None = None
         self._unreachable_until = 0.0
 
@@ -92,9 +92,9 @@ class Session:
         return self._endpoints
 
     def _fetch_ingest_config(self, uri: str, token: str) -> Any:
-        from runstream.sdk.tracking_client import TrackingClient
+        from runstream.sdk.query_client import QueryClient
 
-        client = TrackingClient(uri, token=token, transport=self._http_transport)
+        client = QueryClient(uri, token=token, transport=self._http_transport)
         try:
             return client.ingest_config()
         finally:
@@ -146,22 +146,22 @@ class Session:
         except DeliveryError as exc:
             loud(f"runstream: {what}: {exc}")
 
-    def query(self) -> TrackingClient:
+    def query(self) -> QueryClient:
         """The query-service client (built on first use, no request made).
 
         Raises:
             ServiceError: the endpoints cannot be resolved.
         """
         if self._query is None:
-            from runstream.sdk.tracking_client import TrackingClient
+            from runstream.sdk.query_client import QueryClient
 
             ep = self.endpoints
-            self._query = TrackingClient(
+            self._query = QueryClient(
                 ep.tracking_uri, token=ep.api_token, transport=self._http_transport
             )
         return self._query
 
-    def optional_query(self, call: Callable[[TrackingClient], Any]) -> tuple[bool, Any]:
+    def optional_query(self, call: Callable[[QueryClient], Any]) -> tuple[bool, Any]:
         """Runs a look-up that may be skipped when the query service is optional.
 
         Returns:

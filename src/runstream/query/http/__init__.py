@@ -1,0 +1,1 @@
+"""The query service's HTTP side: app factory, routes, schemas, MLflow read API, errors."""

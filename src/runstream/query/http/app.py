@@ -1,0 +1,143 @@
+"""The query service's app factory: read-only HTTP over the lake.
+
+``create_app(settings)`` builds everything from the settings it is given
+(nothing at import time): the lake reader (opened read-only at startup, or on
+first use when the materializer has not created the lake yet), the object store
+client, the routers, the MLflow-compatible API, the error envelopes and the
+web UI.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib.metadata import PackageNotFoundError, version
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError as PydanticValidationError
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from runstream.config import Settings
+from runstream.errors import RunstreamError
+from runstream.objectstore.client import ObjectStore
+from runstream.query.http.deps import AppState
+from runstream.query.http.errors import (
+    INTERNAL,
+    answer_for,
+    answer_for_status,
+    error_body,
+    public_message,
+)
+from runstream.query.http.middleware import ServiceMiddleware
+from runstream.query.http.mlflow import mlflow_routers
+from runstream.query.http.prometheus import RequestMetrics
+from runstream.query.http.routes import native_routers
+from runstream.query.http.schemas.common import json_response
+from runstream.query.read.session import LakeAccess
+from runstream.query.ui import mount_ui
+
+log = logging.getLogger("runstream.query")
+
+
+def _version() -> str:
+    try:
+        return version("runstream")
+    except PackageNotFoundError:
+        return "0.0.0"
+
+
+def _validation_message(exc: RequestValidationError | PydanticValidationError) -> str:
+    parts = []
+    for err in exc.errors()[:5]:
+        where = ".".join(str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path"))
+        parts.append(f"{where or 'request'}: {err.get('msg', 'invalid')}")
+    return "Invalid request: " + "; ".join(parts)
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    async def domain_error(request: Request, exc: Exception) -> Response:
+        answer = answer_for(exc)
+        if answer.status >= 500:
+            log.warning("%s %s: %s", request.method, request.url.path, exc)
+        body = error_body(request.url.path, answer, public_message(exc, answer), exc)
+        return json_response(body, answer.status)
+
+    async def invalid_request(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError | PydanticValidationError)
+        answer = answer_for_status(400)
+        return json_response(error_body(request.url.path, answer, _validation_message(exc)), 400)
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        answer = answer_for_status(exc.status_code)
+        message = str(exc.detail) if exc.detail else answer.code
+        if exc.status_code == 404 and message == "Not Found":
+            message = f"No endpoint {request.method} {request.url.path}"
+        return json_response(error_body(request.url.path, answer, message), exc.status_code)
+
+    async def bug(request: Request, exc: Exception) -> Response:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return json_response(
+            error_body(request.url.path, INTERNAL, public_message(exc, INTERNAL)), 500
+        )
+
+    app.add_exception_handler(RunstreamError, domain_error)
+    app.add_exception_handler(RequestValidationError, invalid_request)
+    # Models built inside a route (a query string turned into a body) fail the same way.
+    app.add_exception_handler(PydanticValidationError, invalid_request)
+    app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(Exception, bug)
+
+
+def create_app(
+    settings: Settings,
+    *,
+    lake: LakeAccess | None = None,
+    store: ObjectStore | None = None,
+) -> FastAPI:
+    """Build the query service for ``settings``.
+
+    Args:
+        settings: this process's settings (built at the process edge).
+        lake: the lake access to use (tests may pass one); built from settings otherwise.
+        store: the object store client; built from settings otherwise.
+
+    Returns:
+        The FastAPI app; its lifespan opens the lake read-only and closes it.
+    """
+    state = AppState(
+        settings=settings,
+        lake=lake or LakeAccess(settings, index_searches=True),
+        store=store or ObjectStore.from_settings(settings),
+        metrics=RequestMetrics(),
+    )
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if not await run_in_threadpool(state.lake.start):
+            log.warning("the lake is not there yet; reads answer 503 until it is")
+        try:
+            yield
+        finally:
+            await run_in_threadpool(state.lake.close)
+
+    app = FastAPI(
+        title="Runstream query API",
+        version=_version(),
+        summary="Read-only access to Runstream's lake: runs, metrics, artifacts, registry, SQL.",
+        lifespan=lifespan,
+    )
+    app.state.runstream = state
+    _install_error_handlers(app)
+    for router in (*native_routers(), *mlflow_routers()):
+        app.include_router(router)
+    mount_ui(app)
+    app.add_middleware(ServiceMiddleware, state=state)
+    return app
+
+
+__all__ = ["create_app"]

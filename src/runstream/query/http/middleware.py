@@ -1,0 +1,100 @@
+"""One ASGI middleware for every request: token check, snapshot header, metrics.
+
+Steps, in order:
+
+1. With ``settings.api_token`` set, every path except the probes and the UI's
+   static files needs ``Authorization: Bearer <token>`` (compared in constant
+   time); otherwise the answer is 401 in the envelope of the API asked.
+2. When the response starts, the snapshot read by the request's lake session
+   (if any) goes into the ``X-Runstream-Snapshot`` header.
+3. When the request ends, its route template, method, status and duration are
+   counted for ``/metrics``.
+"""
+
+from __future__ import annotations
+
+import hmac
+import time
+from typing import Any
+
+import orjson
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from runstream.query.http.deps import SESSION_KEY, AppState
+from runstream.query.http.errors import answer_for_status, error_body
+
+SNAPSHOT_HEADER = b"x-runstream-snapshot"
+_OPEN_PATHS = frozenset({"/healthz", "/readyz", "/", "/favicon.ico"})
+_OPEN_PREFIXES = ("/ui/",)
+
+
+def _authorized(scope: Scope, token: str) -> bool:
+    for name, value in scope.get("headers", []):
+        if name == b"authorization":
+            scheme, _, given = value.decode("latin-1").partition(" ")
+            return scheme.lower() == "bearer" and hmac.compare_digest(
+                given.strip().encode(), token.encode()
+            )
+    return False
+
+
+class ServiceMiddleware:
+    """See the module docstring."""
+
+    def __init__(self, app: ASGIApp, state: AppState) -> None:
+        self.app = app
+        self.state = state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Handle one ASGI call."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = [500]
+        path: str = scope.get("path", "")
+        token = self.state.settings.api_token
+        try:
+            is_open = path in _OPEN_PATHS or path.startswith(_OPEN_PREFIXES)
+            if token and not is_open and not _authorized(scope, token):
+                status[0] = 401
+                await self._unauthorized(path, send)
+                return
+
+            async def send_with_headers(message: Message) -> None:
+                if message["type"] == "http.response.start":
+                    status[0] = int(message["status"])
+                    session: Any = scope.get("state", {}).get(SESSION_KEY)
+                    snapshot = getattr(session, "snapshot_id", 0) if session is not None else 0
+                    if snapshot:
+                        headers = list(message.get("headers", []))
+                        headers.append((SNAPSHOT_HEADER, str(snapshot).encode()))
+                        message = {**message, "headers": headers}
+                await send(message)
+
+            await self.app(scope, receive, send_with_headers)
+        finally:
+            route = scope.get("route")
+            template = getattr(route, "path", None) or "unmatched"
+            self.state.metrics.observe(
+                template, scope.get("method", ""), status[0], time.perf_counter() - started
+            )
+
+    async def _unauthorized(self, path: str, send: Send) -> None:
+        answer = answer_for_status(401)
+        body = orjson.dumps(error_body(path, answer, "a valid bearer token is required"))
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 401,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                    (b"www-authenticate", b"Bearer"),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+
+__all__ = ["SNAPSHOT_HEADER", "ServiceMiddleware"]

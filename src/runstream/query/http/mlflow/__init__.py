@@ -1,0 +1,101 @@
+"""MLflow's REST read API over the lake, under ``/api/2.0/mlflow/`` and ``/ajax-api/2.0/mlflow/``.
+
+MLflow's own clients (``MlflowClient(tracking_uri=...)``, ``mlflow.search_runs``)
+and dashboards built for MLflow read Runstream through these routes. Field
+names, paging and the error envelope are MLflow's. Every write endpoint
+answers 501 ``NOT_IMPLEMENTED``: Runstream ingests through its SDK.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
+
+from runstream.config import Settings
+from runstream.query.http.deps import SessionDep, SettingsDep
+from runstream.query.http.errors import answer_for_status, error_body
+from runstream.query.http.mlflow import registry, tracking
+from runstream.query.http.mlflow.args import Args, read_args
+from runstream.query.http.schemas.common import json_response
+from runstream.query.read.port import ReadSession
+
+Handler = Callable[[ReadSession, Args, Settings], dict[str, Any]]
+
+PREFIXES = ("/api/2.0/mlflow", "/ajax-api/2.0/mlflow")
+
+ROUTES: tuple[tuple[str, Handler], ...] = (
+    ("experiments/search", tracking.search_experiments),
+    ("experiments/get", tracking.get_experiment),
+    ("experiments/get-by-name", tracking.get_experiment_by_name),
+    ("runs/get", tracking.get_run),
+    ("runs/search", tracking.search_runs),
+    ("metrics/get-history", tracking.get_metric_history),
+    ("metrics/get-history-bulk-interval", tracking.get_metric_history_bulk_interval),
+    ("artifacts/list", tracking.list_artifacts_handler),
+    ("registered-models/search", registry.search_registered_models),
+    ("registered-models/get", registry.get_registered_model),
+    ("registered-models/get-latest-versions", registry.get_latest_versions),
+    ("registered-models/alias", registry.get_model_version_by_alias),
+    ("model-versions/search", registry.search_model_versions),
+    ("model-versions/get", registry.get_model_version),
+    ("model-versions/get-download-uri", registry.get_model_version_download_uri),
+)
+"""(path, handler): each answers GET and POST, as reads are safe either way..."""
+
+GET_ONLY = frozenset({"registered-models/alias"})
+"""...except where MLflow's POST on the same path is a write (setting an alias)."""
+
+READ_ONLY_MESSAGE = (
+    "Runstream's HTTP API is read-only: it ingests through the Runstream SDK, which "
+    "publishes events to the log (runs, metrics, artifacts and registry changes included). "
+    "Log with the Runstream SDK; read here with MLflow's client."
+)
+
+
+def _endpoint(handler: Handler) -> Callable[..., Awaitable[Response]]:
+    async def endpoint(request: Request, session: SessionDep, settings: SettingsDep) -> Response:
+        args = await read_args(request)
+        return json_response(await run_in_threadpool(handler, session, args, settings))
+
+    endpoint.__name__ = f"mlflow_{handler.__name__}"
+    endpoint.__doc__ = handler.__doc__
+    return endpoint
+
+
+async def write_refused(request: Request) -> Response:
+    """Every MLflow write endpoint: 501 NOT_IMPLEMENTED, in MLflow's envelope."""
+    answer = answer_for_status(501)
+    message = f"{READ_ONLY_MESSAGE} ({request.method} {request.url.path})"
+    return json_response(error_body(request.url.path, answer, message), 501)
+
+
+def mlflow_routers() -> list[APIRouter]:
+    """The MLflow-compatible routers (the ``ajax-api`` copy is hidden from OpenAPI)."""
+    routers = []
+    for prefix in PREFIXES:
+        router = APIRouter(prefix=prefix, tags=["mlflow"], include_in_schema=prefix == PREFIXES[0])
+        for path, handler in ROUTES:
+            endpoint = _endpoint(handler)
+            for method in ["GET"] if path in GET_ONLY else ["GET", "POST"]:
+                router.add_api_route(
+                    f"/{path}",
+                    endpoint,
+                    methods=[method],
+                    summary=f"MLflow {path}",
+                    operation_id=f"mlflow_{path.replace('/', '_').replace('-', '_')}_{method}",
+                )
+        router.add_api_route(
+            "/{path:path}",
+            write_refused,
+            methods=["POST", "PATCH", "PUT", "DELETE"],
+            include_in_schema=False,
+        )
+        routers.append(router)
+    return routers
+
+
+__all__ = ["GET_ONLY", "PREFIXES", "READ_ONLY_MESSAGE", "ROUTES", "mlflow_routers", "write_refused"]

@@ -1,0 +1,103 @@
+"""MLflow's model-registry read endpoints."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from runstream.config import Settings
+from runstream.query.http.mlflow import convert
+from runstream.query.http.mlflow.args import Args
+from runstream.query.read import registry as reader
+from runstream.query.read.port import ReadSession
+
+# MLflow's limits (mlflow.store.model_registry).
+MAX_MODELS_PAGE = 1000
+MAX_VERSIONS_PAGE = 200_000
+DEFAULT_VERSIONS_PAGE = 10_000
+
+
+def _version_number(args: Args) -> int:
+    version = args.integer("version", low=1, high=2**31 - 1)
+    if version is None:
+        args.required("version")
+    assert version is not None
+    return version
+
+
+def search_registered_models(session: ReadSession, args: Args, _s: Settings) -> dict[str, Any]:
+    """``registered-models/search``."""
+    page = reader.search_models(
+        session,
+        filter_string=args.text("filter"),
+        order_by=args.strings("order_by", limit=8),
+        max_results=args.integer("max_results", default=100, low=1, high=MAX_MODELS_PAGE) or 100,
+        page_token=args.text("page_token"),
+    )
+    out: dict[str, Any] = {"registered_models": [convert.registered_model(m) for m in page.items]}
+    if page.next_page_token:
+        out["next_page_token"] = page.next_page_token
+    return out
+
+
+def get_registered_model(session: ReadSession, args: Args, _s: Settings) -> dict[str, Any]:
+    """``registered-models/get``."""
+    model = reader.get_model(session, args.required("name"))
+    return {"registered_model": convert.registered_model(model)}
+
+
+def get_latest_versions(session: ReadSession, args: Args, _s: Settings) -> dict[str, Any]:
+    """``registered-models/get-latest-versions``."""
+    versions = reader.latest_versions(
+        session, args.required("name"), args.strings("stages", limit=8)
+    )
+    return {"model_versions": [convert.model_version(v) for v in versions]}
+
+
+def get_model_version_by_alias(session: ReadSession, args: Args, _s: Settings) -> dict[str, Any]:
+    """``registered-models/alias`` (GET)."""
+    version = reader.version_by_alias(session, args.required("name"), args.required("alias"))
+    return {"model_version": convert.model_version(version)}
+
+
+def search_model_versions(session: ReadSession, args: Args, _s: Settings) -> dict[str, Any]:
+    """``model-versions/search``."""
+    size = (
+        args.integer("max_results", default=DEFAULT_VERSIONS_PAGE, low=1, high=MAX_VERSIONS_PAGE)
+        or DEFAULT_VERSIONS_PAGE
+    )
+    page = reader.search_versions(
+        session,
+        filter_string=args.text("filter"),
+        order_by=args.strings("order_by", limit=8),
+        max_results=size,
+        page_token=args.text("page_token"),
+    )
+    out: dict[str, Any] = {"model_versions": [convert.model_version(v) for v in page.items]}
+    if page.next_page_token:
+        out["next_page_token"] = page.next_page_token
+    return out
+
+
+def get_model_version(session: ReadSession, args: Args, _s: Settings) -> dict[str, Any]:
+    """``model-versions/get``."""
+    version = reader.get_version(session, args.required("name"), _version_number(args))
+    return {"model_version": convert.model_version(version)}
+
+
+def get_model_version_download_uri(
+    session: ReadSession, args: Args, _s: Settings
+) -> dict[str, Any]:
+    """``model-versions/get-download-uri``: the version's source."""
+    version = reader.get_version(session, args.required("name"), _version_number(args))
+    return {"artifact_uri": version.row.source or ""}
+
+
+__all__ = [
+    "get_latest_versions",
+    "get_model_version",
+    "get_model_version_by_alias",
+    "get_model_version_download_uri",
+    "get_registered_model",
+    "search_model_versions",
+    "search_registered_models",
+]

@@ -1,0 +1,62 @@
+"""``/api/v1/experiments``: search, get by id, get by name."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from starlette.responses import Response
+
+from runstream.query.http.deps import SessionDep
+from runstream.query.http.schemas.common import json_response
+from runstream.query.http.schemas.experiments import (
+    ExperimentResponse,
+    ExperimentsPage,
+    experiment_json,
+    experiments_page_json,
+)
+from runstream.query.read import experiments as reader
+
+router = APIRouter(prefix="/api/v1/experiments", tags=["experiments"])
+MAX_RESULTS_LIMIT = 50_000
+
+
+@router.get("", response_model=ExperimentsPage, summary="Search experiments")
+def search_experiments(
+    session: SessionDep,
+    filter: Annotated[
+        str | None,
+        Query(max_length=65_536, description="e.g. name LIKE 'vision%' AND tags.team = 'x'"),
+    ] = None,
+    order_by: Annotated[list[str] | None, Query(max_length=16)] = None,
+    view_type: Annotated[str | None, Query(description="ACTIVE_ONLY, DELETED_ONLY or ALL")] = None,
+    max_results: Annotated[int, Query(ge=1, le=MAX_RESULTS_LIMIT)] = 1000,
+    page_token: Annotated[str | None, Query(max_length=524_288)] = None,
+) -> Response:
+    """Experiments matching MLflow's experiment filter, newest first by default."""
+    page = reader.search_experiments(
+        session,
+        filter_string=filter,
+        order_by=order_by,
+        view=view_type,
+        max_results=max_results,
+        page_token=page_token,
+    )
+    return json_response(experiments_page_json(page, session.snapshot_id))
+
+
+@router.get("/by-name/{name:path}", response_model=ExperimentResponse, summary="Experiment by name")
+def get_experiment_by_name(session: SessionDep, name: str) -> Response:
+    """The experiment named ``name`` (404 if none)."""
+    exp = reader.get_experiment_by_name(session, name)
+    return json_response({**experiment_json(exp), "snapshot_id": session.snapshot_id})
+
+
+@router.get("/{experiment_id}", response_model=ExperimentResponse, summary="Experiment by id")
+def get_experiment(session: SessionDep, experiment_id: str) -> Response:
+    """One experiment (404 if none)."""
+    exp = reader.get_experiment(session, experiment_id)
+    return json_response({**experiment_json(exp), "snapshot_id": session.snapshot_id})
+
+
+__all__ = ["router"]

@@ -1,0 +1,83 @@
+"""Metric histories, downsampled in the lake: one run and key, or many of each."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, Field, model_validator
+from starlette.responses import Response
+
+from runstream.query.http.deps import SessionDep
+from runstream.query.http.schemas.common import json_response
+from runstream.query.http.schemas.metrics import HistoriesResponse, histories_json
+from runstream.query.read.downsample import MAX_POINTS, MIN_POINTS, HistoryRequest, XAxis
+from runstream.query.read.metrics import histories
+
+router = APIRouter(tags=["metrics"])
+MAX_RUNS = 100
+MAX_KEYS = 100
+MAX_SERIES = 1000
+
+
+class HistoryIn(BaseModel):
+    """Histories of every (run, key) pair, each downsampled to ``max_points``."""
+
+    run_ids: list[str] = Field(min_length=1, max_length=MAX_RUNS)
+    keys: list[str] = Field(min_length=1, max_length=MAX_KEYS)
+    max_points: int = Field(default=1000, ge=MIN_POINTS, le=MAX_POINTS)
+    x_axis: XAxis = XAxis.STEP
+    min_step: int | None = Field(default=None, ge=-(2**63), lt=2**63)
+    max_step: int | None = Field(default=None, ge=-(2**63), lt=2**63)
+
+    @model_validator(mode="after")
+    def _not_too_many(self) -> HistoryIn:
+        if len(self.run_ids) * len(self.keys) > MAX_SERIES:
+            raise ValueError(f"at most {MAX_SERIES} series (runs x keys) per request")
+        return self
+
+    def request(self) -> HistoryRequest:
+        """The reader's request."""
+        return HistoryRequest(
+            tuple(dict.fromkeys(self.run_ids)),
+            tuple(dict.fromkeys(self.keys)),
+            self.max_points,
+            self.x_axis,
+            self.min_step,
+            self.max_step,
+        )
+
+
+@router.post("/api/v1/metrics/history", response_model=HistoriesResponse, summary="Histories")
+def post_histories(session: SessionDep, body: HistoryIn) -> Response:
+    """Histories of several runs and keys in one call (bucketed min/max, first and last kept)."""
+    return json_response(histories_json(histories(session, body.request()), session.snapshot_id))
+
+
+@router.get(
+    "/api/v1/runs/{run_id}/metric-history",
+    response_model=HistoriesResponse,
+    summary="History of one metric",
+)
+def get_history(
+    session: SessionDep,
+    run_id: str,
+    key: Annotated[list[str], Query(min_length=1, max_length=MAX_KEYS)],
+    max_points: Annotated[int, Query(ge=MIN_POINTS, le=MAX_POINTS)] = 1000,
+    x_axis: XAxis = XAxis.STEP,
+    min_step: Annotated[int | None, Query(ge=-(2**63), lt=2**63)] = None,
+    max_step: Annotated[int | None, Query(ge=-(2**63), lt=2**63)] = None,
+) -> Response:
+    """History of one run's metric(s) (``key`` may repeat), downsampled to ``max_points``."""
+    body = HistoryIn(
+        run_ids=[run_id],
+        keys=key,
+        max_points=max_points,
+        x_axis=x_axis,
+        min_step=min_step,
+        max_step=max_step,
+    )
+    return json_response(histories_json(histories(session, body.request()), session.snapshot_id))
+
+
+__all__ = ["router"]

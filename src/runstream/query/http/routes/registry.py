@@ -1,0 +1,169 @@
+"""The model registry: models, versions, stages, aliases, ``models:/`` resolution."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from starlette.responses import Response
+
+from runstream.errors import NotFoundError
+from runstream.query.http.deps import SessionDep
+from runstream.query.http.schemas.common import json_response
+from runstream.query.http.schemas.registry import (
+    ModelVersionResponse,
+    ModelVersionsPage,
+    RegisteredModelResponse,
+    RegisteredModelsPage,
+    ResolvedModelResponse,
+    StageHistoryResponse,
+    model_json,
+    models_page_json,
+    resolved_json,
+    stage_history_json,
+    version_json,
+    versions_page_json,
+)
+from runstream.query.read import registry as reader
+
+router = APIRouter(prefix="/api/v1", tags=["registry"])
+_FILTER = Query(max_length=65_536)
+_TOKEN = Query(max_length=4096)
+
+
+@router.get("/registered-models", response_model=RegisteredModelsPage, summary="Search models")
+def search_models(
+    session: SessionDep,
+    filter: Annotated[str | None, _FILTER] = None,
+    order_by: Annotated[list[str] | None, Query(max_length=8)] = None,
+    max_results: Annotated[int, Query(ge=1, le=1000)] = 100,
+    page_token: Annotated[str | None, _TOKEN] = None,
+) -> Response:
+    """Registered models (filter on ``name`` and ``tags.<key>``), by name by default."""
+    page = reader.search_models(
+        session,
+        filter_string=filter,
+        order_by=order_by,
+        max_results=max_results,
+        page_token=page_token,
+    )
+    return json_response(models_page_json(page, session.snapshot_id))
+
+
+@router.get(
+    "/registered-models/{name}", response_model=RegisteredModelResponse, summary="Get a model"
+)
+def get_model(session: SessionDep, name: str) -> Response:
+    """One model with its tags, aliases and the latest version of each stage."""
+    model = reader.get_model(session, name)
+    return json_response({**model_json(model), "snapshot_id": session.snapshot_id})
+
+
+@router.get(
+    "/registered-models/{name}/versions", response_model=ModelVersionsPage, summary="Versions"
+)
+def model_versions(
+    session: SessionDep,
+    name: str,
+    filter: Annotated[str | None, _FILTER] = None,
+    order_by: Annotated[list[str] | None, Query(max_length=8)] = None,
+    max_results: Annotated[int, Query(ge=1, le=10_000)] = 1000,
+    page_token: Annotated[str | None, _TOKEN] = None,
+) -> Response:
+    """Live versions of one model."""
+    page = reader.search_versions(
+        session,
+        filter_string=filter,
+        order_by=order_by or ["version_number DESC"],
+        max_results=max_results,
+        page_token=page_token,
+        name=name,
+    )
+    return json_response(versions_page_json(page, session.snapshot_id))
+
+
+@router.get(
+    "/registered-models/{name}/versions/{version}",
+    response_model=ModelVersionResponse,
+    summary="Get a version",
+)
+def get_version(session: SessionDep, name: str, version: int) -> Response:
+    """One model version."""
+    found = reader.get_version(session, name, version)
+    return json_response({**version_json(found), "snapshot_id": session.snapshot_id})
+
+
+@router.get(
+    "/registered-models/{name}/versions/{version}/stage-history",
+    response_model=StageHistoryResponse,
+    summary="Stage history",
+)
+def stage_history(session: SessionDep, name: str, version: int) -> Response:
+    """Every stage change of one version, oldest first."""
+    reader.get_version(session, name, version)
+    transitions = reader.stage_history(session, name, version)
+    return json_response(stage_history_json(name, version, transitions, session.snapshot_id))
+
+
+@router.get(
+    "/registered-models/{name}/stages/{stage}",
+    response_model=ModelVersionResponse,
+    summary="Latest version in a stage",
+)
+def version_in_stage(session: SessionDep, name: str, stage: str) -> Response:
+    """The highest live version in ``stage`` (None, Staging, Production, Archived)."""
+    found = reader.latest_versions(session, name, [stage])
+    if not found:
+        raise NotFoundError(f"Registered model {name!r} has no version in stage {stage}")
+    return json_response({**version_json(found[0]), "snapshot_id": session.snapshot_id})
+
+
+@router.get(
+    "/registered-models/{name}/aliases/{alias}",
+    response_model=ModelVersionResponse,
+    summary="Version by alias",
+)
+def version_by_alias(session: SessionDep, name: str, alias: str) -> Response:
+    """The version an alias points at."""
+    found = reader.version_by_alias(session, name, alias)
+    return json_response({**version_json(found), "snapshot_id": session.snapshot_id})
+
+
+@router.get("/model-versions", response_model=ModelVersionsPage, summary="Search versions")
+def search_versions(
+    session: SessionDep,
+    filter: Annotated[str | None, _FILTER] = None,
+    order_by: Annotated[list[str] | None, Query(max_length=8)] = None,
+    max_results: Annotated[int, Query(ge=1, le=10_000)] = 1000,
+    page_token: Annotated[str | None, _TOKEN] = None,
+) -> Response:
+    """Versions matching MLflow's version filter (name, run_id, source_path, tags...)."""
+    page = reader.search_versions(
+        session,
+        filter_string=filter,
+        order_by=order_by,
+        max_results=max_results,
+        page_token=page_token,
+    )
+    return json_response(versions_page_json(page, session.snapshot_id))
+
+
+@router.get(
+    "/model-versions/by-request/{request_id}",
+    response_model=ModelVersionResponse,
+    summary="Version by SDK request id",
+)
+def version_by_request(session: SessionDep, request_id: str) -> Response:
+    """The version a ``registry.version_requested`` event created; 404 until numbered."""
+    found = reader.version_by_request(session, request_id)
+    return json_response({**version_json(found), "snapshot_id": session.snapshot_id})
+
+
+@router.get("/registry/resolve", response_model=ResolvedModelResponse, summary="Resolve a URI")
+def resolve(session: SessionDep, uri: Annotated[str, Query(max_length=2048)]) -> Response:
+    """Resolve ``models:/name/3``, ``models:/name/Production``, ``models:/name@alias``
+    or ``models:/name/latest``."""
+    return json_response(resolved_json(reader.resolve(session, uri), session.snapshot_id))
+
+
+__all__ = ["router"]
