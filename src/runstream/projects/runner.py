@@ -43,7 +43,7 @@ from runstream.projects import envs, spec
 from runstream.projects.fetch import Fetched, fetch
 from runstream.projects.tags import run_tags
 from runstream.sdk.client import RunstreamClient
-from runstream.sdk.tracking_client import TrackingClient
+from runstream.sdk.query_client import QueryClient
 
 GRACE_S = 10.0
 VISIBLE_TIMEOUT_S = 30.0
@@ -172,7 +172,7 @@ def _experiment_id(client: RunstreamClient, request: RunRequest) -> str:
 
 def _wait_visible(tracking_uri: str, token: str, run_id: str) -> None:
     """Step 4: polls the query service; an absent service only warns (nothing to wait for)."""
-    query = TrackingClient(tracking_uri, token=token, timeout_s=5.0)
+    query = QueryClient(tracking_uri, token=token, timeout_s=5.0)
     deadline = time.monotonic() + VISIBLE_TIMEOUT_S
     try:
         while time.monotonic() < deadline:
