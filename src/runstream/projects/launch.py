@@ -46,12 +46,15 @@ def run_project(
 
     with tempfile.TemporaryDirectory(prefix="runstream-project-") as scratch:
         planned = plan(request, Path(scratch))
-        client = RunstreamClient(settings=settings)
+        # With a tracking URI the SDK learns broker and bucket from the service (as the
+        # command's own SDK will); without one, the settings name the local stack.
+        remote = any(os.environ.get(v) for v in ("RUNSTREAM_TRACKING_URI", "MLFLOW_TRACKING_URI"))
+        client = RunstreamClient() if remote else RunstreamClient(settings=settings)
         try:
             return execute(
                 planned,
                 client,
-                settings,
+                None if remote else settings,
                 env_root=settings.home.resolve() / "envs",
                 on_started=on_started,
             )

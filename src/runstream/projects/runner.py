@@ -109,12 +109,16 @@ def plan(request: RunRequest, scratch: Path) -> Plan:
 def execute(
     plan: Plan,
     client: RunstreamClient,
-    settings: Settings,
+    settings: Settings | None,
     *,
     env_root: Path,
     on_started: Callable[[str], None] = lambda _run_id: None,
 ) -> Outcome:
-    """Runs a planned project under a new run (the module docstring's steps)."""
+    """Runs a planned project under a new run (the module docstring's steps).
+
+    ``settings`` are handed to the command as ``RUNSTREAM_*`` variables when the client
+    was built from them; None when the client found its service by tracking URI.
+    """
     request = plan.request
     # 1. the run, its params and tags
     experiment_id = _experiment_id(client, request)
@@ -127,7 +131,7 @@ def execute(
     client.flush(timeout_s=60.0)
     # 2. the caller learns the id
     on_started(run_id)
-    tracking_uri = settings.tracking_uri or settings.api_url
+    tracking_uri = client.tracking_uri
     # 3. the environment
     try:
         environment = envs.prepare(plan.manager, plan.project, env_root)
@@ -136,7 +140,7 @@ def execute(
         client.set_terminated(run_id, "FAILED")
         return Outcome(run_id, "FAILED", 1)
     # 4. the run is visible before code attaches to it
-    _wait_visible(tracking_uri, settings.api_token, run_id)
+    _wait_visible(tracking_uri, client.session.endpoints.api_token, run_id)
     # 5.-6. the command
     env = _child_env(settings, tracking_uri, run_id, experiment_id, environment)
     command = environment.prefix + plan.invocation.command
@@ -188,14 +192,15 @@ def _wait_visible(tracking_uri: str, token: str, run_id: str) -> None:
 
 
 def _child_env(
-    settings: Settings,
+    settings: Settings | None,
     tracking_uri: str,
     run_id: str,
     experiment_id: str,
     environment: envs.Environment,
 ) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in ("MLFLOW_RUN_ID", "RUNSTREAM_RUN_ID")}
-    env.update(settings_to_env(settings))
+    if settings is not None:
+        env.update(settings_to_env(settings))
     env.update(
         {
             "MLFLOW_RUN_ID": run_id,
@@ -206,7 +211,7 @@ def _child_env(
         }
     )
     env.pop("MLFLOW_EXPERIMENT_NAME", None)
-    if settings.api_token:
+    if settings is not None and settings.api_token:
         env["MLFLOW_TRACKING_TOKEN"] = settings.api_token
     env.update(environment.env)
     return env
