@@ -10,8 +10,15 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
+# The web UI's bundle (esbuild over src/runstream/query/ui/web + uPlot from npm);
+# rebuilt only when a source or the lockfile changed.
+UI_DIST := src/runstream/query/ui/dist
+UI_STAMP := $(UI_DIST)/.built
+UI_SOURCES := $(wildcard src/runstream/query/ui/web/*)
+NPM_STAMP := node_modules/.installed
+NODE := bash scripts/node.sh
 
-.PHONY: up down status test lint typecheck install install-test clean bench
+.PHONY: up down status test lint typecheck install install-test clean bench ui wheel
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,7 +35,21 @@ $(TEST_STAMP): pyproject.toml | $(BIN)/python
 install: $(STAMP)
 install-test: $(TEST_STAMP)
 
-up: $(STAMP)
+$(NPM_STAMP): package.json package-lock.json | $(BIN)/python
+	$(NODE) npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(UI_STAMP): $(NPM_STAMP) $(UI_SOURCES)
+	$(NODE) npm run --silent build
+	touch $@
+
+ui: $(UI_STAMP)
+
+# A wheel with the UI bundle inside (pip install users need no node).
+wheel: $(UI_STAMP) | $(BIN)/python
+	$(BIN)/python -m pip wheel --quiet --no-deps -w dist . $(QUIET_PIP)
+
+up: $(STAMP) $(UI_STAMP)
 	$(BIN)/runstream up
 
 down:
@@ -37,7 +58,7 @@ down:
 status: $(STAMP)
 	$(BIN)/runstream status
 
-test: $(TEST_STAMP)
+test: $(TEST_STAMP) $(UI_STAMP)
 	bash scripts/install-browser.sh
 	$(BIN)/python -m pytest tests
 
@@ -49,4 +70,4 @@ bench: $(TEST_STAMP)
 	$(BIN)/python -m benchmarks
 
 clean:
-	rm -rf $(VENV) .runstream
+	rm -rf $(VENV) .runstream node_modules $(UI_DIST)

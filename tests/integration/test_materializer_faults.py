@@ -8,13 +8,22 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import signal
+import subprocess
 import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from materializer_support import LakeProbe, materializer, messages, produce, wait_for
+from materializer_support import (
+    LakeProbe,
+    materializer,
+    messages,
+    produce,
+    spawn_materializer,
+    wait_for,
+)
 from test_materializer_crash import POINTS_PER_EVENT, _workload
 
 from runstream.config import Ports, Settings, load_settings
@@ -118,3 +127,62 @@ def test_a_broker_restart_delays_but_loses_nothing(
         assert lake.scalar("SELECT sum(count) FROM latest_metrics") == 300 * POINTS_PER_EVENT
     finally:
         lake.close()
+
+
+def _status_lines(log: Path) -> int:
+    """How many periodic status lines (``... lag=N``) a materializer log holds."""
+    text = log.read_text(errors="replace") if log.exists() else ""
+    return sum(1 for line in text.splitlines() if " lag=" in line)
+
+
+def _log_tail(log: Path) -> str:
+    return "\n".join(log.read_text(errors="replace").splitlines()[-15:])
+
+
+def test_with_broker_and_store_gone_it_reports_and_stops_on_sigterm(
+    private_stack: LocalStack, tmp_path: Path
+) -> None:
+    settings = _private_settings(private_stack, tmp_path)
+    items = messages(settings, _workload(10, 300))
+    produce(settings, items)
+    lake = LakeProbe(settings)
+    log = tmp_path / "materializer.log"
+    proc = spawn_materializer(
+        settings, log, max_events=5, retry_max_s=2.0, status_every_s=1.0,
+        idle_status_every_s=1.0,
+    )
+
+    def status_written() -> int:
+        return int(lake.scalar("SELECT max(updated_at) FROM materializer_status") or 0)
+
+    try:
+        wait_for("a first batch", lambda: lake.count("events"), lambda n: n > 0)
+        private_stack.broker().kill()
+        time.sleep(3)  # fetches, Kafka commits and the group's heartbeat now fail
+        seen = status_written()
+        wait_for("a status row written with the broker gone", status_written,
+                 lambda t: t > seen, timeout_s=15)
+        lake.close()
+        private_stack.s3().kill()
+        time.sleep(3)
+        before = _status_lines(log)
+        time.sleep(6)
+        assert _status_lines(log) >= before + 3, (
+            f"the status line stopped with the broker and the store gone:\n{_log_tail(log)}"
+        )
+        started = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"SIGTERM ignored for 60 s with broker and store gone:\n{_log_tail(log)}")
+        took = time.monotonic() - started
+        assert took <= 10.0, f"stopped {took:.1f} s after SIGTERM:\n{_log_tail(log)}"
+        assert proc.returncode == 0, _log_tail(log)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        lake.close()
+        private_stack.start_s3()
+        private_stack.start_broker()

@@ -23,6 +23,7 @@ from typing import Any
 import uvicorn
 
 from runstream.config import Settings
+from runstream.kafka.tail import KafkaLogTail
 from runstream.lake.connection import CATALOG, open_lake
 from runstream.lake.tables import TABLES_BY_NAME
 from runstream.lake.writer import arrow_table
@@ -294,11 +295,19 @@ def free_port() -> int:
 
 
 @contextmanager
-def serve(settings: Settings, port: int | None = None) -> Iterator[str]:
-    """Run the query service with uvicorn in a thread; yield its base URL."""
+def serve(settings: Settings, port: int | None = None, *, live: bool = False) -> Iterator[str]:
+    """Run the query service with uvicorn in a thread; yield its base URL.
+
+    With ``live``, the service gets the Kafka live tail, as ``runstream serve`` does.
+    """
     port = port or free_port()
+    tail = KafkaLogTail(settings.bootstrap, settings.topic_events) if live else None
     config = uvicorn.Config(
-        create_app(settings), host="127.0.0.1", port=port, log_level="warning", lifespan="on"
+        create_app(settings, live=tail),
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        lifespan="on",
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)

@@ -20,6 +20,7 @@ from playwright.sync_api import Browser, Page, Route, ViewportSize, expect, sync
 from test_query_helpers import fill_lake, per_test_settings, rid, serve
 
 from runstream.config import Settings
+from runstream.query.ui import bundle_built
 
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -64,6 +65,8 @@ def chromium_path() -> str:
 @pytest.fixture(scope="module")
 def base_url(stack_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A live query service over a freshly filled lake."""
+    if not bundle_built():
+        pytest.fail("the UI bundle is not built: run `make ui` (make test does)", pytrace=False)
     settings = per_test_settings(stack_settings, tmp_path_factory.mktemp("query-ui"))
     fill_lake(settings, history_points=2000)
     with serve(settings) as base:

@@ -27,12 +27,19 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     """Run the query service with uvicorn until interrupted."""
     import uvicorn
 
+    from runstream.kafka.tail import KafkaLogTail
     from runstream.query.http.app import create_app
 
     host = args.host or settings.host
     port = args.port or settings.ports.api
+    # The composition root: the live tail reads the events topic through the Kafka adapter.
+    live = KafkaLogTail(settings.bootstrap, settings.topic_events)
     uvicorn.run(
-        create_app(settings), host=host, port=port, log_level=args.log_level, access_log=False
+        create_app(settings, live=live),
+        host=host,
+        port=port,
+        log_level=args.log_level,
+        access_log=False,
     )
     return 0
 

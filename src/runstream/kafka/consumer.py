@@ -28,6 +28,11 @@ OnRevoke = Callable[[list[TP]], Awaitable[None]]
 _PARTITION_FETCH_BYTES = 4 * 1024 * 1024
 # Bounds what aiokafka prefetches ahead of the materializer (its default is 50 MB).
 _FETCH_BYTES = 16 * 1024 * 1024
+# Every call below is bounded: none may outlive the broker going away (a stop must
+# still be served within seconds).
+_FETCH_GRACE_S = 1.0
+_SEEK_WAIT_S = 1.0
+_COMMIT_TIMEOUT_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -110,12 +115,12 @@ class EventConsumer:
             ) from exc
         self._consumer = consumer
 
-    async def stop(self) -> None:
-        """Leave the group and close the connections."""
+    async def stop(self, timeout_s: float = 15.0) -> None:
+        """Leave the group and close the connections, giving up after ``timeout_s``."""
         # The reference stays set while stopping: a rebalance callback may still run.
         consumer = self._consumer
         if consumer is not None:
-            await _stop_quietly(consumer)
+            await _stop_quietly(consumer, timeout_s)
             self._consumer = None
 
     def _require(self) -> AIOKafkaConsumer:
@@ -124,14 +129,24 @@ class EventConsumer:
         return self._consumer
 
     async def fetch(self, max_records: int, timeout_ms: int) -> list[Record]:
-        """Return up to ``max_records`` records, waiting at most ``timeout_ms``.
+        """Return up to ``max_records`` records, waiting at most about ``timeout_ms``.
+
+        An empty list also when the group is rejoining or the broker is gone.
 
         Raises:
             BrokerError: the fetch failed for a reason retrying will not fix soon.
         """
         consumer = self._require()
         try:
-            batches = await consumer.getmany(timeout_ms=timeout_ms, max_records=max_records)
+            # getmany waits without a bound while the group rejoins, and a group cannot
+            # rejoin while the broker is gone (seen: the materializer stuck there for
+            # minutes). Cancelling it there consumes nothing.
+            batches = await asyncio.wait_for(
+                consumer.getmany(timeout_ms=timeout_ms, max_records=max_records),
+                timeout_ms / 1000 + _FETCH_GRACE_S,
+            )
+        except TimeoutError:
+            return []
         except KafkaError as exc:
             raise BrokerError(f"fetch from {self.bootstrap} failed: {exc}") from exc
         out: list[Record] = []
@@ -160,7 +175,11 @@ class EventConsumer:
             else:
                 consumer.seek(tp, offset)
         if start:
-            await consumer.seek_to_beginning(*start)
+            # The reset is registered at once; waiting for the broker to answer it
+            # (up to the request timeout while the broker is gone) is not needed:
+            # the partition is fetched from its beginning whenever the answer comes.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(consumer.seek_to_beginning(*start), _SEEK_WAIT_S)
 
     async def commit(self, offsets: dict[TP, int]) -> None:
         """Record offsets in Kafka for lag tools; failures are ignored (the lake is the truth)."""
@@ -174,8 +193,10 @@ class EventConsumer:
         if not to_commit:
             return
         try:
-            await consumer.commit(to_commit)
-        except (KafkaError, OSError):
+            # aiokafka retries a commit until a group coordinator answers: forever while
+            # the broker is gone.
+            await asyncio.wait_for(consumer.commit(to_commit), _COMMIT_TIMEOUT_S)
+        except (KafkaError, OSError, TimeoutError):
             return  # a rebalance or a broker blip; the next batch commits again
 
     def highwaters(self) -> dict[TP, int]:
@@ -197,9 +218,9 @@ class EventConsumer:
         await self._on_revoke([(tp.topic, tp.partition) for tp in revoked])
 
 
-async def _stop_quietly(consumer: AIOKafkaConsumer) -> None:
+async def _stop_quietly(consumer: AIOKafkaConsumer, timeout_s: float = 15.0) -> None:
     with contextlib.suppress(KafkaError, OSError, TimeoutError):
-        await asyncio.wait_for(consumer.stop(), 15)
+        await asyncio.wait_for(consumer.stop(), timeout_s)
 
 
 __all__ = ["ConsumerOptions", "EventConsumer", "OnAssign", "OnRevoke"]

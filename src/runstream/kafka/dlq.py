@@ -93,11 +93,11 @@ class DeadLetterPublisher:
             ) from exc
         self._producer = producer
 
-    async def stop(self) -> None:
-        """Flush and close."""
+    async def stop(self, timeout_s: float = 15.0) -> None:
+        """Flush and close, giving up after ``timeout_s``."""
         producer, self._producer = self._producer, None
         if producer is not None:
-            await _stop_quietly(producer)
+            await _stop_quietly(producer, timeout_s)
 
     async def publish(self, letters: Sequence[DeadLetter]) -> None:
         """Publish every letter and wait until the broker has them all.
@@ -137,9 +137,9 @@ class DeadLetterPublisher:
             raise BrokerError(f"DLQ publish to {self.topic} failed: {exc}") from exc
 
 
-async def _stop_quietly(producer: AIOKafkaProducer) -> None:
+async def _stop_quietly(producer: AIOKafkaProducer, timeout_s: float = 15.0) -> None:
     with contextlib.suppress(KafkaError, OSError, TimeoutError):
-        await asyncio.wait_for(producer.stop(), 15)
+        await asyncio.wait_for(producer.stop(), timeout_s)
 
 
 __all__ = ["TRIMMED_BYTES", "DeadLetter", "DeadLetterPublisher"]

@@ -2,13 +2,14 @@
 
 Run it with :func:`run_materializer` (the ``runstream materialize`` command). Lake
 work happens in a worker thread so the event loop keeps heart-beating the group
-while Parquet files are written.
+while Parquet files are written. Every wait of the event loop is bounded or ends on
+a stop, so a member stops within seconds of SIGTERM and keeps reporting its status
+whatever state the broker and the object store are in.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import sys
 import threading
@@ -22,18 +23,24 @@ from runstream.kafka.dlq import DeadLetter, DeadLetterPublisher
 from runstream.kafka.records import Record, TopicPartition
 from runstream.lake.connection import open_lake
 from runstream.lake.maintenance import compact
-from runstream.lake.writer import LakeWriter, StatusRow
+from runstream.lake.writer import LakeWriter
 from runstream.materializer.batch import BatchProcessor, Decoded, PreparedBatch, decode_records
 from runstream.materializer.memory import release_memory
 from runstream.materializer.options import MaterializerOptions
 from runstream.materializer.stats import Stats
+from runstream.materializer.status import StatusReporter
+from runstream.materializer.stopping import StopSignal
 
 log = logging.getLogger("runstream.materializer")
 
-_IDLE_STATUS_S = 30.0
 GIL_SWITCH_INTERVAL_S = 0.0005
 # Assumed message size before the first fetch: a run.metrics event of 1,000 points.
 _FIRST_RECORD_BYTES = 64 * 1024
+# Shutdown budget (a stop must be served within 10 s whatever the broker's state):
+# the last Kafka commit, leaving the group, closing the dead-letter producer.
+_STOP_COMMIT_S = 1.0
+_STOP_CONSUMER_S = 3.0
+_STOP_DLQ_S = 2.0
 
 
 class Materializer:
@@ -50,7 +57,8 @@ class Materializer:
         self._processor: BatchProcessor | None = None
         self._consumer: EventConsumer | None = None
         self._dlq: DeadLetterPublisher | None = None
-        self._last_status = 0.0
+        self._stop = StopSignal(threading.Event())
+        self._status: StatusReporter | None = None
         # Bumped at every seek: records fetched under an older generation are stale.
         self._generation = 0
         self._last_maintenance = time.monotonic()
@@ -83,14 +91,23 @@ class Materializer:
             on_revoke=self._on_revoke,
         )
         self._dlq = DeadLetterPublisher(s.bootstrap, s.topic_dlq)
+        self._status = StatusReporter(
+            o.member_id, self.stats, self._lag,
+            every_s=o.status_every_s, idle_every_s=o.idle_status_every_s,
+        )
+        reporter: asyncio.Task[None] | None = None
         try:
-            await self._consumer.start()
-            await self._dlq.start()
-            log.info("materializer %s started (group %s)", o.member_id, o.group_id)
-            await self._pipeline(stop)
+            async with StopSignal(stop) as self._stop:
+                await self._consumer.start()
+                await self._dlq.start()
+                log.info("materializer %s started (group %s)", o.member_id, o.group_id)
+                reporter = asyncio.create_task(self._status.run(), name="status")
+                await self._pipeline(stop)
         finally:
-            await self._consumer.stop()
-            await self._dlq.stop()
+            if reporter is not None:
+                reporter.cancel()
+            await self._consumer.stop(_STOP_CONSUMER_S)
+            await self._dlq.stop(_STOP_DLQ_S)
             await asyncio.to_thread(lake.close)
             log.info("materializer %s stopped: %s", o.member_id, self.stats.summary())
 
@@ -119,7 +136,7 @@ class Materializer:
         finally:
             if pending is not None:
                 await pending
-            await self._settle()
+            await self._settle(_STOP_COMMIT_S)
 
     # -- partitions ---------------------------------------------------------------------
 
@@ -130,7 +147,8 @@ class Materializer:
                 self._positions[tp] = stored.get(tp)
             self._generation += 1
             # Report the new partitions at once: readiness probes wait for this row.
-            self._last_status = 0.0
+            if self._status is not None:
+                self._status.report_now()
             log.info("assigned %s at lake offsets %s", sorted(tps), stored)
             return stored
 
@@ -155,7 +173,7 @@ class Materializer:
                 break
             except LakeError as exc:
                 log.warning("lake unreadable, retrying in %.1f s: %s", delay, exc)
-                await asyncio.sleep(delay)
+                await self._stop.sleep(delay)
                 delay = min(delay * 2, self.options.retry_max_s)
         else:
             return
@@ -185,7 +203,7 @@ class Materializer:
                 got = await self._consumer.fetch(min(o.max_events - len(out), fit), remaining_ms)
             except BrokerError as exc:
                 log.warning("fetch failed: %s", exc)
-                await asyncio.sleep(o.retry_min_s)
+                await self._stop.sleep(o.retry_min_s)
                 break
             if not got:
                 continue
@@ -207,16 +225,19 @@ class Materializer:
                 return
             expected = {r.tp: positions[r.tp] for r in batch}
             started = time.monotonic()
+            assert self._status is not None
             try:
                 prepared = await asyncio.to_thread(
-                    self._processor.prepare, batch, expected, status=self._status_if_due(),
+                    self._processor.prepare, batch, expected, status=self._status.take(),
                     decoded=decoded,
                 )
                 if prepared is None:
                     log.warning("offsets moved under this member (rebalance); re-seeking")
                     await self._resync(stop, list(positions))
                     return
-                await self._dead_letters(prepared, batch)
+                if not await self._stop.unless_stopped(self._dead_letters(prepared, batch)):
+                    await asyncio.to_thread(self._processor.abort)  # replayed after restart
+                    return
                 await asyncio.to_thread(self._processor.commit)
             except (LakeError, BrokerError) as exc:
                 await asyncio.to_thread(self._processor.abort)
@@ -224,8 +245,9 @@ class Materializer:
                 delay = min(self.options.retry_min_s * 2 ** min(self.stats.failures, 8),
                             self.options.retry_max_s)
                 log.warning("batch of %d failed, retrying in %.1f s: %s", len(batch), delay, exc)
-                await asyncio.sleep(delay)
-                await self._resync(stop, expected)
+                if not await self._stop.sleep(delay):
+                    await self._write_status()  # the broker may be gone, the lake not
+                    await self._resync(stop, expected)
                 return
             self.stats.failures = 0
             positions.update(prepared.offsets)
@@ -244,11 +266,21 @@ class Materializer:
         await asyncio.to_thread(release_memory)
         await self._maybe_maintain()
 
-    async def _settle(self) -> None:
-        """Wait for the previous batch's after-commit work, if still running."""
+    async def _settle(self, timeout_s: float | None = None) -> None:
+        """Wait for the previous batch's after-commit work, at most ``timeout_s``.
+
+        Past the timeout it is cancelled: its Kafka commit is bookkeeping only.
+        """
         aftermath, self._aftermath = self._aftermath, None
-        if aftermath is not None:
+        if aftermath is None:
+            return
+        if timeout_s is None:
             await aftermath
+            return
+        done, _ = await asyncio.wait({aftermath}, timeout=timeout_s)
+        if not done:
+            aftermath.cancel()
+            await asyncio.wait({aftermath})
 
     def _unstored(self, record: Record) -> bool:
         """True for a record of an owned partition that the lake does not hold yet."""
@@ -277,16 +309,6 @@ class Materializer:
 
     # -- status and maintenance ---------------------------------------------------------
 
-    def _status_if_due(self, every: float | None = None) -> StatusRow | None:
-        now = time.monotonic()
-        if now - self._last_status < (every or self.options.status_every_s):
-            return None
-        self._last_status = now
-        lag = self._lag()
-        # Logged before the status row, which starts a new rate window.
-        log.info("%s lag=%s", self.stats.summary(), sum(lag.values()))
-        return self.stats.status_row(self.options.member_id, json.dumps(lag, sort_keys=True))
-
     def _lag(self) -> dict[str, int]:
         assert self._consumer is not None
         out: dict[str, int] = {}
@@ -296,14 +318,19 @@ class Materializer:
         return out
 
     async def _idle(self) -> None:
-        status = self._status_if_due(_IDLE_STATUS_S)
-        if status is not None and self._writer is not None:
-            async with self._lock:
-                try:
-                    await asyncio.to_thread(self._writer.write_status, status)
-                except LakeError as exc:
-                    log.warning("status not written: %s", exc)
+        async with self._lock:
+            await self._write_status()
         await self._maybe_maintain()
+
+    async def _write_status(self) -> None:
+        """Write the status row alone if one is due (caller holds the lock)."""
+        status = self._status.take_alone() if self._status is not None else None
+        if status is None or self._writer is None:
+            return
+        try:
+            await asyncio.to_thread(self._writer.write_status, status)
+        except LakeError as exc:
+            log.warning("status not written: %s", exc)
 
     async def _maybe_maintain(self) -> None:
         every = self.options.maintenance_every_s

@@ -27,7 +27,10 @@ class MaterializerOptions:
             the throughput benchmark (2 cores, 1,000 points per message): 16 MiB
             about 530k points/s at 620-750 MiB peak RSS, 24 MiB about 600k at
             790-810 MiB, 28 MiB about 640k at 820-860 MiB.
-        status_every_s: how often ``materializer_status`` is written.
+        status_every_s: how often the status line is logged; a batch committed after
+            it also writes the ``materializer_status`` row.
+        idle_status_every_s: how often a member with no batch to commit (idle, or its
+            broker gone) writes the row in a transaction of its own.
         retry_min_s: first pause after a failed batch; doubles up to ``retry_max_s``.
         retry_max_s: longest pause between retries while the lake or broker is down.
         maintenance_every_s: how often compaction runs (0: never, from this process).
@@ -61,6 +64,7 @@ class MaterializerOptions:
     session_timeout_ms: int
     lake_memory_limit_mb: int = 256
     lake_threads: int = 1
+    idle_status_every_s: float = 30.0
 
     @classmethod
     def from_settings(cls, settings: Settings, **overrides: object) -> MaterializerOptions:
@@ -70,6 +74,7 @@ class MaterializerOptions:
             "max_ms": settings.batch_max_ms,
             "max_bytes": 24 * 1024 * 1024,
             "status_every_s": 5.0,
+            "idle_status_every_s": 30.0,
             "retry_min_s": 0.5,
             "retry_max_s": 10.0,
             "maintenance_every_s": 600.0,

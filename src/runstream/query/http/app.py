@@ -37,6 +37,7 @@ from runstream.query.http.mlflow import mlflow_routers
 from runstream.query.http.prometheus import RequestMetrics
 from runstream.query.http.routes import native_routers
 from runstream.query.http.schemas.common import json_response
+from runstream.query.live.port import LogTail
 from runstream.query.read.session import LakeAccess
 from runstream.query.ui import mount_ui
 
@@ -98,6 +99,7 @@ def create_app(
     *,
     lake: LakeAccess | None = None,
     store: ObjectStore | None = None,
+    live: LogTail | None = None,
 ) -> FastAPI:
     """Build the query service for ``settings``.
 
@@ -105,6 +107,8 @@ def create_app(
         settings: this process's settings (built at the process edge).
         lake: the lake access to use (tests may pass one); built from settings otherwise.
         store: the object store client; built from settings otherwise.
+        live: the log reader of the live tail (the composition root passes a Kafka
+            one; without it the live endpoints answer 503).
 
     Returns:
         The FastAPI app; its lifespan opens the lake read-only and closes it.
@@ -114,6 +118,7 @@ def create_app(
         lake=lake or LakeAccess(settings, index_searches=True),
         store=store or ObjectStore.from_settings(settings),
         metrics=RequestMetrics(),
+        live=live,
     )
 
     @asynccontextmanager

@@ -11,6 +11,7 @@ from fastapi import Depends, Request
 from runstream.config import Settings
 from runstream.objectstore.client import ObjectStore
 from runstream.query.http.prometheus import RequestMetrics
+from runstream.query.live.port import LogTail
 from runstream.query.read.port import ReadSession
 from runstream.query.read.session import LakeAccess
 
@@ -26,12 +27,14 @@ class AppState:
         lake: lazily opened lake reader.
         store: the artifacts object store (opens connections on first use).
         metrics: request counters for ``/metrics``.
+        live: the log reader of the live tail (None: the endpoint answers 503).
     """
 
     settings: Settings
     lake: LakeAccess
     store: ObjectStore
     metrics: RequestMetrics
+    live: LogTail | None = None
 
 
 def get_state(request: Request) -> AppState:

@@ -1,6 +1,9 @@
-"""The web UI: static HTML and JavaScript (no build step), served at ``/``.
+"""The web UI: one HTML page and its bundle, served at ``/``.
 
-The page (``static/``: ES modules, no third-party code) calls the native API
+The page's sources are ES modules in ``web/``; ``make ui`` (run by ``make up``
+and ``make test``) bundles them with the chart library (uPlot, from npm) into
+``dist/`` with esbuild. ``dist/`` is not in git; it ships inside the wheel, so a
+``pip install runstream`` user needs no node. The page calls the native API
 (``/api/v1``) from the browser; with an API token set, the first refused request
 shows a token field, and the token is kept in the browser's local storage.
 """
@@ -11,19 +14,34 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
-from starlette.responses import FileResponse, Response
+from starlette.responses import FileResponse, HTMLResponse, Response
 
-STATIC = Path(__file__).parent / "static"
+HERE = Path(__file__).parent
+INDEX = HERE / "index.html"
+DIST = HERE / "dist"
+
+_NOT_BUILT = """<!doctype html><meta charset="utf-8"><title>Runstream</title>
+<h1>The web UI is not built</h1>
+<p>This checkout has no UI bundle ({dist}). Run <code>make ui</code> (or <code>make up</code>)
+in the repository, then reload. The API is at <a href="/docs">/docs</a>.</p>"""
+
+
+def bundle_built() -> bool:
+    """Whether the bundle the page loads is there."""
+    return (DIST / "app.js").is_file() and (DIST / "app.css").is_file()
 
 
 def mount_ui(app: FastAPI) -> None:
-    """Serve ``/`` (the page) and ``/ui/*`` (its scripts and styles)."""
+    """Serve ``/`` (the page) and ``/ui/*`` (its bundle)."""
 
     @app.get("/", include_in_schema=False)
     def index() -> Response:
-        return FileResponse(STATIC / "index.html", media_type="text/html")
+        if not bundle_built():
+            return HTMLResponse(_NOT_BUILT.format(dist=DIST), status_code=503)
+        return FileResponse(INDEX, media_type="text/html")
 
-    app.mount("/ui", StaticFiles(directory=STATIC), name="ui")
+    # check_dir=False: a checkout without a bundle still starts (the page says what to do).
+    app.mount("/ui", StaticFiles(directory=DIST, check_dir=False), name="ui")
 
 
-__all__ = ["mount_ui"]
+__all__ = ["bundle_built", "mount_ui"]

@@ -13,6 +13,7 @@ def native_routers() -> list[APIRouter]:
         experiments,
         health,
         ingest,
+        live,
         metrics,
         registry,
         runs,
@@ -29,6 +30,7 @@ def native_routers() -> list[APIRouter]:
         artifacts.router,
         registry.router,
         sql.router,
+        live.router,
     ]
 
 

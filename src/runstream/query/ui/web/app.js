@@ -7,6 +7,7 @@
 //   #/models, #/models/<name>   model registry
 //   #/sql                       read-only SQL
 
+import "./style.css";
 import { api, readiness } from "./api.js";
 import { el, loading, when } from "./dom.js";
 import { errorBox } from "./errors.js";
