@@ -28,6 +28,7 @@ matplotlib.use("Agg")  # headless: figures are rendered to files, never shown
 
 import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
 from matplotlib.figure import Figure
 from sklearn.datasets import load_wine  # type: ignore[import-untyped]
 from sklearn.linear_model import SGDClassifier  # type: ignore[import-untyped]
@@ -111,8 +112,11 @@ def train_one(alpha: float, eta0: float, epochs: int, data: Data, seed: int) -> 
     plt.close(figure)
     mlflow.log_text(classification_report(y_test, predicted), "reports/classification_report.txt")
     model = Pipeline([("scale", scaler), ("clf", clf)])
-    example = {name: x_test[:3, i].tolist() for i, name in enumerate(names)}
-    mlflow.sklearn.log_model(model, "model", input_example=example)
+    example = pd.DataFrame(x_test[:3], columns=names)
+    # Requirements given: otherwise MLflow infers them by loading the model in a subprocess.
+    mlflow.sklearn.log_model(
+        model, name="model", input_example=example, pip_requirements=["scikit-learn", "skops"]
+    )
     return float(f1)
 
 
@@ -146,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     )
 
     x_test, y_test = data[2], data[4]
-    test_input = {name: x_test[:, i].tolist() for i, name in enumerate(data[0])}
+    test_input = pd.DataFrame(x_test, columns=data[0])
     if args.no_register:
         model = mlflow.pyfunc.load_model(f"runs:/{best_run}/model")
         source = "runs:/ (registry skipped)"

@@ -2,7 +2,9 @@
 
 The logging API is MLflow's, at module level: ``import runstream as mlflow`` and
 the usual calls work (``start_run``, ``log_param``, ``log_metric``,
-``sklearn.log_model``, ...). ``import runstream`` itself is cheap: the SDK (and
+``sklearn.log_model``, ...). Models (``pyfunc``, ``sklearn``, ``xgboost``, ...)
+are MLflow's own flavor code behind Runstream's URIs (the extra
+``runstream[models]``). ``import runstream`` itself is cheap: the SDK (and
 pydantic, httpx, the S3 client, aiokafka behind it) loads on the first use of one
 of these names, and aiokafka only when the first event is sent.
 """
@@ -13,7 +15,21 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from runstream import pyfunc, sklearn
+    from runstream import (
+        artifacts,
+        keras,
+        lightgbm,
+        models,
+        onnx,
+        pyfunc,
+        pytorch,
+        sklearn,
+        tensorflow,
+        tracking,
+        transformers,
+        xgboost,
+    )
+    from runstream.models import infer_signature
     from runstream.sdk.client import RunstreamClient
     from runstream.sdk.client import RunstreamClient as MlflowClient
     from runstream.sdk.entities import (
@@ -56,7 +72,6 @@ if TYPE_CHECKING:
         set_tracking_uri,
         start_run,
     )
-    from runstream.sdk.signature import infer_signature
 
 # public name -> module that defines it (imported on first access)
 _LAZY: dict[str, str] = {
@@ -68,7 +83,7 @@ _LAZY: dict[str, str] = {
     "Run": "runstream.sdk.entities",
     "RunTag": "runstream.sdk.entities",
     "RunstreamClient": "runstream.sdk.client",
-    "infer_signature": "runstream.sdk.signature",
+    "infer_signature": "runstream.models",
 }
 _FLUENT = (
     "active_run",
@@ -102,7 +117,20 @@ _FLUENT = (
     "start_run",
 )
 _LAZY.update(dict.fromkeys(_FLUENT, "runstream.sdk.fluent"))
-_SUBMODULES = ("pyfunc", "sklearn")
+_SUBMODULES = (
+    "artifacts",
+    "keras",
+    "lightgbm",
+    "models",
+    "onnx",
+    "pyfunc",
+    "pytorch",
+    "sklearn",
+    "tensorflow",
+    "tracking",
+    "transformers",
+    "xgboost",
+)
 
 __all__ = [
     "Experiment",
@@ -115,6 +143,7 @@ __all__ = [
     "RunTag",
     "RunstreamClient",
     "active_run",
+    "artifacts",
     "configure",
     "create_experiment",
     "delete_tag",
@@ -127,7 +156,9 @@ __all__ = [
     "get_run",
     "get_tracking_uri",
     "infer_signature",
+    "keras",
     "last_active_run",
+    "lightgbm",
     "log_artifact",
     "log_artifacts",
     "log_batch",
@@ -138,7 +169,10 @@ __all__ = [
     "log_param",
     "log_params",
     "log_text",
+    "models",
+    "onnx",
     "pyfunc",
+    "pytorch",
     "register_model",
     "set_experiment",
     "set_tag",
@@ -146,6 +180,10 @@ __all__ = [
     "set_tracking_uri",
     "sklearn",
     "start_run",
+    "tensorflow",
+    "tracking",
+    "transformers",
+    "xgboost",
 ]
 
 

@@ -9,6 +9,7 @@ third-party exception type.
 
     RunstreamError
     ├── ConfigError                 bad or missing setting (names the variable)
+    │   └── ExtraMissingError       an optional extra is not installed (names it)
     ├── ValidationError             input that breaks a contract or a limit
     │   ├── EventDecodeError        bytes that are not a valid v1 event
     │   ├── LimitExceededError      a size or length limit from core.limits
@@ -27,6 +28,7 @@ third-party exception type.
     │   ├── BrokerError             Kafka-protocol broker failures
     │   ├── ObjectStoreError        S3 failures
     │   └── LakeError               DuckDB / DuckLake failures
+    │       ├── LakeConflictError   a commit that met another writer (retry at once)
     │       └── QueryTimeoutError   a read that ran past its time limit
     └── DeliveryError               the SDK could not deliver events
         └── BufferFullError         the SDK buffer stayed full past the timeout
@@ -41,6 +43,10 @@ class RunstreamError(Exception):
 
 class ConfigError(RunstreamError):
     """A setting is missing or has a bad value; the message names the variable."""
+
+
+class ExtraMissingError(ConfigError):
+    """An optional extra (e.g. ``runstream[models]``) is needed and not installed."""
 
 
 class ValidationError(RunstreamError):
@@ -135,6 +141,14 @@ class LakeError(ServiceError):
     """A failure in DuckDB or the DuckLake catalog."""
 
 
+class LakeConflictError(LakeError):
+    """A lake commit lost to another writer (catalog lock, DuckLake conflict).
+
+    Nothing of the transaction is visible; running it again on the new snapshot is
+    expected to succeed.
+    """
+
+
 class QueryTimeoutError(LakeError):
     """A read that ran past its time limit and was interrupted."""
 
@@ -154,8 +168,10 @@ __all__ = [
     "ConfigError",
     "DeliveryError",
     "EventDecodeError",
+    "ExtraMissingError",
     "FilterParseError",
     "InvalidTransitionError",
+    "LakeConflictError",
     "LakeError",
     "LimitExceededError",
     "NotFoundError",

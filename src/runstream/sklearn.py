@@ -1,5 +1,15 @@
-"""``runstream.sklearn``: the scikit-learn flavor, as ``mlflow.sklearn``."""
+"""``runstream.sklearn``: the scikit-learn flavor, MLflow's ``mlflow.sklearn``.
 
-from runstream.sdk.sklearn import load_model, log_model, save_model
+``save_model`` is MLflow's; ``log_model`` saves with it, uploads the folder and
+publishes ``model.logged``; ``load_model`` takes every URI Runstream resolves.
+Needs ``runstream[models]`` and the ``scikit-learn`` package, imported on first use.
+"""
 
-__all__ = ["load_model", "log_model", "save_model"]
+from runstream.sdk.flavors import Flavor
+
+FLAVOR = Flavor("mlflow.sklearn", "sk_model", package="scikit-learn")
+log_model = FLAVOR.log_model
+save_model = FLAVOR.save_model
+load_model = FLAVOR.load_model
+
+__all__ = ["FLAVOR", "load_model", "log_model", "save_model"]

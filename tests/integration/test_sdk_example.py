@@ -79,7 +79,7 @@ def test_the_wine_sweep_logs_every_event(settings: Settings) -> None:
             "plots/confusion_matrix.png",
             "reports/classification_report.txt",
             "model/MLmodel",
-            "model/model.pkl",
+            "model/model.skops",
         } <= paths
         params = {p.key for e in mine if e.type == EventType.RUN_PARAMS for p in e.body.params}
         assert params == {"alpha", "eta0", "epochs", "model", "loss"}

@@ -1,7 +1,9 @@
-"""Model folders written and read locally: MLmodel content, flavors, predict checks."""
+"""Model folders are MLflow's: saved and loaded through ``runstream.<flavor>`` without services."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -10,9 +12,9 @@ import pytest
 import yaml
 
 import runstream as mlflow
-from runstream.errors import NotFoundError, ValidationError
-from runstream.sdk.pyfunc import load_folder
-from runstream.sdk.sklearn import SerializationFormat
+from runstream.errors import NotFoundError
+
+REQS = ["scikit-learn", "numpy"]  # given, so MLflow skips its slow requirement inference
 
 
 def _data() -> tuple[list[str], Any, Any]:
@@ -29,55 +31,88 @@ def _tree() -> tuple[list[str], Any, Any, Any]:
     return names, x, y, DecisionTreeClassifier(max_depth=3, random_state=0).fit(x, y)
 
 
-@pytest.mark.parametrize("fmt", ["pickle", "cloudpickle", "joblib"])
-def test_sklearn_model_folder_round_trips(tmp_path: Path, fmt: SerializationFormat) -> None:
+def _linear() -> tuple[list[str], Any, Any, Any]:
+    from sklearn.linear_model import LogisticRegression  # type: ignore[import-untyped]
+
+    names, x, y = _data()
+    return names, x, y, LogisticRegression(max_iter=50).fit(x / 100, y)
+
+
+@pytest.mark.parametrize("fmt", ["pickle", "cloudpickle"])
+def test_an_sklearn_folder_is_mlflows_and_round_trips(tmp_path: Path, fmt: str) -> None:
+    import pandas as pd
+
     names, x, _, model = _tree()
-    example = {n: x[:2, i].tolist() for i, n in enumerate(names)}
+    example = pd.DataFrame(x[:2], columns=names)
     mlflow.sklearn.save_model(
-        model, tmp_path / "m", input_example=example, serialization_format=fmt
+        model,
+        tmp_path / "m",
+        input_example=example,
+        serialization_format=fmt,
+        pip_requirements=REQS,
     )
     mlmodel = yaml.safe_load((tmp_path / "m" / "MLmodel").read_text())
     assert mlmodel["flavors"]["sklearn"]["serialization_format"] == fmt
     assert mlmodel["flavors"]["python_function"]["loader_module"] == "mlflow.sklearn"
-    assert mlmodel["saved_input_example_info"] == {
-        "artifact_path": "input_example.json",
-        "type": "dataframe",
-        "pandas_orient": "split",
-    }
-    assert "scikit-learn==" in (tmp_path / "m" / "requirements.txt").read_text()
-    loaded = load_folder(tmp_path / "m")
-    assert loaded.signature is not None and loaded.signature.columns == names
-    assert (loaded.predict(x) == model.predict(x)).all()
-    assert (mlflow.sklearn.load_model(str(tmp_path / "m")).predict(x) == model.predict(x)).all()
+    assert mlmodel["mlflow_version"] == "3.17.2"
+    assert (tmp_path / "m" / "requirements.txt").read_text().split() == ["mlflow==3.17.2", *REQS]
+    loaded = mlflow.pyfunc.load_model(str(tmp_path / "m"))
+    assert loaded.metadata.get_input_schema().input_names() == names
+    frame = pd.DataFrame(x, columns=names)
+    assert (loaded.predict(frame) == model.predict(x)).all()
+    raw = mlflow.sklearn.load_model(f"file://{tmp_path / 'm'}")
+    assert (raw.predict(x) == model.predict(x)).all()
 
 
-def test_a_model_without_predict_or_a_bad_format_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(ValidationError, match="no predict"):
-        mlflow.sklearn.save_model(object(), tmp_path / "a")
-    _, _, _, model = _tree()
-    with pytest.raises(ValidationError, match="serialization_format"):
-        mlflow.sklearn.save_model(model, tmp_path / "b", serialization_format="onnx")  # type: ignore[arg-type]
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_the_signature_is_enforced_by_mlflow(tmp_path: Path) -> None:
+    import pandas as pd
+
+    names, x, _, model = _linear()  # saved as skops, MLflow's default format
+    signature = mlflow.models.infer_signature(pd.DataFrame(x, columns=names), model.predict(x))
+    mlflow.sklearn.save_model(model, tmp_path / "m", signature=signature, pip_requirements=REQS)
+    loaded = mlflow.pyfunc.load_model(str(tmp_path / "m"))
+    short = pd.DataFrame(x, columns=names).drop(columns=["alcohol"])
+    with pytest.raises(Exception, match="alcohol"):
+        loaded.predict(short)
 
 
 def test_a_plain_function_is_a_python_model(tmp_path: Path) -> None:
-    mlflow.pyfunc.save_model(
-        tmp_path / "f",
-        python_model=lambda rows: np.asarray(rows) * 2,
-        signature=mlflow.infer_signature(np.zeros((1, 2))),
-    )
-    loaded = load_folder(tmp_path / "f")
-    assert loaded.predict([[1, 2]]).tolist() == [[2, 4]]
-    with pytest.raises(ValidationError, match="expects"):
-        loaded.predict([[1, 2, 3]])
+    def double(model_input: list[list[float]]) -> list[list[float]]:
+        return (np.asarray(model_input) * 2).tolist()
+
+    mlflow.pyfunc.save_model(tmp_path / "f", python_model=double, pip_requirements=["numpy"])
+    loaded = mlflow.pyfunc.load_model(str(tmp_path / "f"))
+    assert loaded.predict([[1.0, 2.0]]) == [[2.0, 4.0]]
 
 
 def test_a_folder_without_mlmodel_is_not_a_model(tmp_path: Path) -> None:
+    from runstream.sdk.mlflow_models import read_model
+
     with pytest.raises(NotFoundError, match="no MLmodel"):
-        load_folder(tmp_path)
+        read_model(tmp_path)
 
 
-def test_mlflow_can_load_an_sklearn_model_runstream_saved(tmp_path: Path) -> None:
-    mlflow_sklearn = pytest.importorskip("mlflow.sklearn")  # needs pandas, optional here
-    _, x, _, model = _tree()
-    mlflow.sklearn.save_model(model, tmp_path / "m", input_example=x[:2])
-    assert (mlflow_sklearn.load_model(str(tmp_path / "m")).predict(x) == model.predict(x)).all()
+def test_without_the_extra_the_error_names_it(tmp_path: Path) -> None:
+    code = (
+        "import sys; sys.modules['mlflow'] = None\n"
+        "import runstream\n"
+        "from runstream.errors import ExtraMissingError\n"
+        "try:\n"
+        f"    runstream.sklearn.save_model(object(), {str(tmp_path / 'x')!r})\n"
+        "except ExtraMissingError as exc:\n"
+        "    print(exc)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert "pip install 'runstream[models]'" in out.stdout, out.stderr[-2000:]
+
+
+def test_the_mlflow_names_users_type_are_there() -> None:
+    from runstream.sdk.client import RunstreamClient
+
+    assert mlflow.tracking.MlflowClient is RunstreamClient
+    assert mlflow.models.Model.__module__ == "mlflow.models.model"
+    assert mlflow.models.ModelSignature.__name__ == "ModelSignature"
+    assert mlflow.infer_signature is mlflow.models.infer_signature
+    assert mlflow.pyfunc.PythonModel.__module__ == "mlflow.pyfunc.model"
+    assert callable(mlflow.artifacts.download_artifacts)

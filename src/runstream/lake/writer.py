@@ -23,7 +23,7 @@ from runstream.core.projection import BatchResult, Rejection, StateKeys
 from runstream.core.rows import ExperimentRow, MetricBlock, ModelRow, RunRow, VersionRow
 from runstream.core.stored_ids import NO_EVENT_ID, StoredPosition
 from runstream.core.working import StateView
-from runstream.errors import LakeError
+from runstream.errors import LakeConflictError, LakeError
 from runstream.lake.connection import CATALOG, INLINING_ROW_LIMIT, INLINING_SETTING, Lake
 from runstream.lake.tables import TABLES_BY_NAME, Table, quote_ident
 
@@ -43,6 +43,10 @@ _INSERT_ONLY = frozenset({"params"})
 # thousands of points) held its write lock long enough to stall readers for a second.
 EVENTS_INLINE_ROWS = 10
 EVENTS_INLINE_BYTES = 64 * 1024
+# Commit errors that mean another writer got there first (SQLite's catalog lock: a
+# stale read snapshot cannot be upgraded, whatever the busy timeout; DuckLake's own
+# conflict check).
+_CONFLICTS = ("database is locked", "onflict")
 # rejected_events keeps enough of a bad payload to diagnose it; the DLQ has it all.
 REJECTED_PAYLOAD_CHARS = 65_536
 # The ``metrics`` columns after ``run_id``, as ``metric_columns`` builds them.
@@ -227,10 +231,18 @@ class LakeWriter:
         """Commit the batch: rows, events and offsets become visible together.
 
         Raises:
-            LakeError: the commit failed (a conflicting writer, the catalog or the
-                object store is unavailable); nothing of the batch is visible.
+            LakeConflictError: another writer (lake maintenance, another member)
+                committed first; nothing of the batch is visible, a retry may pass.
+            LakeError: the commit failed (the catalog or the object store is
+                unavailable); nothing of the batch is visible.
         """
-        self._exec("COMMIT")
+        try:
+            self._con.execute("COMMIT")
+        except duckdb.Error as exc:
+            text = str(exc)
+            if any(m in text for m in _CONFLICTS):
+                raise LakeConflictError(f"lake commit lost to another writer: {exc}") from exc
+            raise LakeError(f"lake write failed: {exc}") from exc
 
     def load_state(self, keys: StateKeys) -> StateView:
         """Read the rows the reducer needs for a batch (see ``core.projection.state_keys``)."""

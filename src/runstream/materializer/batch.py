@@ -24,6 +24,7 @@ from runstream.core.projection import (
 from runstream.core.stored_ids import StoredEventIds, StoredPosition
 from runstream.errors import EventDecodeError
 from runstream.events import EventType, decode
+from runstream.kafka.dlq import DeadLetter
 from runstream.kafka.records import Record, TopicPartition
 from runstream.lake.writer import LakeWriter, StatusRow, metric_columns
 
@@ -215,4 +216,23 @@ class BatchProcessor:
         self._writer.rollback()
 
 
-__all__ = ["BatchProcessor", "Decoded", "PreparedBatch", "decode_records", "next_offsets"]
+def dead_letters(prepared: PreparedBatch, batch: Sequence[Record]) -> list[DeadLetter]:
+    """The batch's rejections as dead letters, each with its original key."""
+    keys = {(r.topic, r.partition, r.offset): r.key for r in batch}
+    return [
+        DeadLetter(
+            j.topic, j.partition, j.offset, keys.get((j.topic, j.partition, j.offset)),
+            j.payload, j.text, j.event_id,
+        )
+        for j in prepared.result.rejections
+    ]
+
+
+__all__ = [
+    "BatchProcessor",
+    "Decoded",
+    "PreparedBatch",
+    "dead_letters",
+    "decode_records",
+    "next_offsets",
+]

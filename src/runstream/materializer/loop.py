@@ -17,19 +17,25 @@ import time
 from collections.abc import Iterable
 
 from runstream.config import Settings
-from runstream.errors import BrokerError, LakeError
+from runstream.errors import BrokerError, LakeConflictError, LakeError
 from runstream.kafka.consumer import ConsumerOptions, EventConsumer
-from runstream.kafka.dlq import DeadLetter, DeadLetterPublisher
+from runstream.kafka.dlq import DeadLetterPublisher
 from runstream.kafka.records import Record, TopicPartition
 from runstream.lake.connection import open_lake
-from runstream.lake.maintenance import compact
 from runstream.lake.writer import LakeWriter
-from runstream.materializer.batch import BatchProcessor, Decoded, PreparedBatch, decode_records
+from runstream.materializer.batch import (
+    BatchProcessor,
+    Decoded,
+    PreparedBatch,
+    dead_letters,
+    decode_records,
+)
 from runstream.materializer.memory import release_memory
 from runstream.materializer.options import MaterializerOptions
 from runstream.materializer.stats import Stats
 from runstream.materializer.status import StatusReporter
 from runstream.materializer.stopping import StopSignal
+from runstream.materializer.upkeep import Maintainer
 
 log = logging.getLogger("runstream.materializer")
 
@@ -41,6 +47,9 @@ _FIRST_RECORD_BYTES = 64 * 1024
 _STOP_COMMIT_S = 1.0
 _STOP_CONSUMER_S = 3.0
 _STOP_DLQ_S = 2.0
+# A commit that lost to another writer (maintenance, another member) is written again
+# at once, this many times in all, before the usual backoff.
+_CONFLICT_ATTEMPTS = 5
 
 
 class Materializer:
@@ -61,7 +70,7 @@ class Materializer:
         self._status: StatusReporter | None = None
         # Bumped at every seek: records fetched under an older generation are stale.
         self._generation = 0
-        self._last_maintenance = time.monotonic()
+        self.maintainer: Maintainer | None = None
         # Mean message size of the last fetch, to size the next one (see _collect).
         self._record_bytes = float(_FIRST_RECORD_BYTES)
         # The last committed batch's Kafka commit, memory release and maintenance.
@@ -95,17 +104,26 @@ class Materializer:
             o.member_id, self.stats, self._lag,
             every_s=o.status_every_s, idle_every_s=o.idle_status_every_s,
         )
-        reporter: asyncio.Task[None] | None = None
+        if o.maintenance_every_s:
+            self.maintainer = Maintainer(
+                s, self._lock, every_s=o.maintenance_every_s, budget_s=o.maintenance_budget_s,
+                memory_limit_mb=o.maintenance_memory_limit_mb,
+            )
+        tasks: list[asyncio.Task[None]] = []
         try:
             async with StopSignal(stop) as self._stop:
                 await self._consumer.start()
                 await self._dlq.start()
                 log.info("materializer %s started (group %s)", o.member_id, o.group_id)
-                reporter = asyncio.create_task(self._status.run(), name="status")
+                tasks.append(asyncio.create_task(self._status.run(), name="status"))
+                if self.maintainer is not None:
+                    tasks.append(asyncio.create_task(self.maintainer.run(self._stop)))
                 await self._pipeline(stop)
+                if tasks[1:]:  # the maintainer sees the stop: it interrupts its pass, closes
+                    await asyncio.wait(tasks[1:], timeout=_STOP_CONSUMER_S)
         finally:
-            if reporter is not None:
-                reporter.cancel()
+            for task in tasks:
+                task.cancel()
             await self._consumer.stop(_STOP_CONSUMER_S)
             await self._dlq.stop(_STOP_DLQ_S)
             await asyncio.to_thread(lake.close)
@@ -226,19 +244,28 @@ class Materializer:
             expected = {r.tp: positions[r.tp] for r in batch}
             started = time.monotonic()
             assert self._status is not None
+            status = self._status.take()
             try:
-                prepared = await asyncio.to_thread(
-                    self._processor.prepare, batch, expected, status=self._status.take(),
-                    decoded=decoded,
-                )
-                if prepared is None:
-                    log.warning("offsets moved under this member (rebalance); re-seeking")
-                    await self._resync(stop, list(positions))
-                    return
-                if not await self._stop.unless_stopped(self._dead_letters(prepared, batch)):
-                    await asyncio.to_thread(self._processor.abort)  # replayed after restart
-                    return
-                await asyncio.to_thread(self._processor.commit)
+                for attempt in range(1, _CONFLICT_ATTEMPTS + 1):
+                    prepared = await asyncio.to_thread(
+                        self._processor.prepare, batch, expected, status=status,
+                        decoded=decoded,
+                    )
+                    if prepared is None:
+                        log.warning("offsets moved under this member (rebalance); re-seeking")
+                        await self._resync(stop, list(positions))
+                        return
+                    if not await self._stop.unless_stopped(self._dead_letters(prepared, batch)):
+                        await asyncio.to_thread(self._processor.abort)  # replayed after restart
+                        return
+                    try:
+                        await asyncio.to_thread(self._processor.commit)
+                        break
+                    except LakeConflictError as exc:
+                        if attempt == _CONFLICT_ATTEMPTS:
+                            raise
+                        log.info("batch commit lost to another writer, writing it again: %s",
+                                 str(exc).splitlines()[-1])
             except (LakeError, BrokerError) as exc:
                 await asyncio.to_thread(self._processor.abort)
                 self.stats.failures += 1
@@ -249,6 +276,7 @@ class Materializer:
                     await self._write_status()  # the broker may be gone, the lake not
                     await self._resync(stop, expected)
                 return
+            assert prepared is not None
             self.stats.failures = 0
             positions.update(prepared.offsets)
             self.stats.record(prepared, (time.monotonic() - started) * 1000)
@@ -259,12 +287,11 @@ class Materializer:
         self._aftermath = asyncio.create_task(self._after_commit(prepared.offsets))
 
     async def _after_commit(self, offsets: dict[TopicPartition, int]) -> None:
-        """After a lake commit: offsets to Kafka (contract step 8), memory back, maintenance."""
+        """After a lake commit: offsets to Kafka (contract step 8), memory back."""
         assert self._consumer is not None
         await self._consumer.commit(offsets)
         # The batch's objects are gone once _process returned; hand their pages back.
         await asyncio.to_thread(release_memory)
-        await self._maybe_maintain()
 
     async def _settle(self, timeout_s: float | None = None) -> None:
         """Wait for the previous batch's after-commit work, at most ``timeout_s``.
@@ -291,23 +318,13 @@ class Materializer:
 
     async def _dead_letters(self, prepared: PreparedBatch, batch: list[Record]) -> None:
         assert self._dlq is not None
-        rejections = prepared.result.rejections
-        if not rejections:
-            return
-        keys = {(r.topic, r.partition, r.offset): r.key for r in batch}
-        await self._dlq.publish(
-            [
-                DeadLetter(
-                    j.topic, j.partition, j.offset, keys.get((j.topic, j.partition, j.offset)),
-                    j.payload, j.text, j.event_id,
-                )
-                for j in rejections
-            ]
-        )
-        for j in rejections[:5]:
-            log.warning("rejected %s:%d@%d: %s", j.topic, j.partition, j.offset, j.text[:300])
+        letters = dead_letters(prepared, batch)
+        if letters:
+            await self._dlq.publish(letters)
+        for j in letters[:5]:
+            log.warning("rejected %s:%d@%d: %s", j.topic, j.partition, j.offset, j.reason[:300])
 
-    # -- status and maintenance ---------------------------------------------------------
+    # -- status ---------------------------------------------------------------------------
 
     def _lag(self) -> dict[str, int]:
         assert self._consumer is not None
@@ -320,7 +337,6 @@ class Materializer:
     async def _idle(self) -> None:
         async with self._lock:
             await self._write_status()
-        await self._maybe_maintain()
 
     async def _write_status(self) -> None:
         """Write the status row alone if one is due (caller holds the lock)."""
@@ -331,19 +347,6 @@ class Materializer:
             await asyncio.to_thread(self._writer.write_status, status)
         except LakeError as exc:
             log.warning("status not written: %s", exc)
-
-    async def _maybe_maintain(self) -> None:
-        every = self.options.maintenance_every_s
-        if not every or time.monotonic() - self._last_maintenance < every:
-            return
-        self._last_maintenance = time.monotonic()
-        assert self._writer is not None
-        async with self._lock:
-            try:
-                report = await asyncio.to_thread(compact, self._writer.lake)
-                log.info("maintenance: %s", report)
-            except LakeError as exc:
-                log.warning("maintenance failed (will retry later): %s", exc)
 
 
 def run_materializer(

@@ -33,7 +33,12 @@ class MaterializerOptions:
             broker gone) writes the row in a transaction of its own.
         retry_min_s: first pause after a failed batch; doubles up to ``retry_max_s``.
         retry_max_s: longest pause between retries while the lake or broker is down.
-        maintenance_every_s: how often compaction runs (0: never, from this process).
+        maintenance_every_s: how often lake maintenance runs beside the writer (0:
+            never, from this process).
+        maintenance_budget_s: no maintenance step starts after this long into a pass;
+            the next pass goes on where it stopped.
+        maintenance_memory_limit_mb: DuckDB's ``memory_limit`` of maintenance's own
+            connection (merges spill past it to ``$RUNSTREAM_HOME``).
         member_id: this process's name in status rows and logs.
         group_id: the consumer group every materializer of the deployment joins.
         session_timeout_ms: how long the group waits for a silent member; a member
@@ -65,6 +70,8 @@ class MaterializerOptions:
     lake_memory_limit_mb: int = 256
     lake_threads: int = 1
     idle_status_every_s: float = 30.0
+    maintenance_budget_s: float = 20.0
+    maintenance_memory_limit_mb: int = 256
 
     @classmethod
     def from_settings(cls, settings: Settings, **overrides: object) -> MaterializerOptions:
@@ -75,6 +82,8 @@ class MaterializerOptions:
             "max_bytes": 24 * 1024 * 1024,
             "status_every_s": 5.0,
             "idle_status_every_s": 30.0,
+            "maintenance_budget_s": 20.0,
+            "maintenance_memory_limit_mb": 256,
             "retry_min_s": 0.5,
             "retry_max_s": 10.0,
             "maintenance_every_s": 600.0,

@@ -58,6 +58,12 @@ class StopSignal:
             await asyncio.sleep(POLL_S)
         self._stopped.set()
 
+    async def wait(self) -> None:
+        """Return once a stop is asked for (inside the context manager only)."""
+        if self._stopped is None:
+            raise RuntimeError("StopSignal.wait outside its context manager")
+        await self._stopped.wait()
+
     async def sleep(self, seconds: float) -> bool:
         """Sleep ``seconds``, or less if a stop comes first; True if stopped."""
         if self._stopped is None:

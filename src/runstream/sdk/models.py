@@ -1,21 +1,22 @@
-"""Logged models: the model folder with its ``MLmodel`` file, upload, download, registration.
+"""Logged models: MLflow writes the folder, Runstream uploads it, publishes, registers, resolves.
 
-A logged model is a folder under the run's artifacts (``model/`` by default)::
+The model folder (``MLmodel``, the model files, ``requirements.txt``, ``conda.yaml``,
+``python_env.yaml``, the input example, the serving input) is written by the
+flavor's own ``mlflow.<flavor>.save_model``, so signature inference, input examples,
+``pip_requirements`` / ``extra_pip_requirements`` / ``conda_env`` behave exactly as
+in MLflow, and either client loads what the other logged. Runstream's part:
 
-    MLmodel               YAML: flavors, signature, input example info, run id, uuid
-    model.pkl             the serialized model (flavor-specific name)
-    requirements.txt      pinned versions of what the model needs
-    input_example.json    when an example was given
-
-The ``MLmodel`` file uses MLflow's keys (``flavors``, ``signature`` with JSON
-strings, ``saved_input_example_info``, ``model_uuid``), so MLflow can read an
-sklearn model logged by Runstream. The folder is uploaded first and
-``model.logged`` is published after, so the event never names missing files.
+1. MLflow saves the folder into a temporary directory, with ``run_id`` and
+   ``artifact_path`` set in ``MLmodel``.
+2. The folder is uploaded under the run's artifacts.
+3. Only then ``model.logged`` is published, so the event never names missing files.
+4. With ``registered_model_name``, the model is registered and the version awaited.
 
 Loading accepts ``runs:/<run_id>/<path>``, ``models:/<name>/<version>``,
 ``models:/<name>/<stage>``, ``models:/<name>@<alias>`` (resolved by the query
-service), ``s3://bucket/key`` and local folders. Loading unpickles the model: only
-load models from sources you trust (as with MLflow).
+service), ``s3://bucket/key``, ``file://`` and local folders; the folder is then
+handed to MLflow's loader. Loading unpickles: only load models from sources you
+trust (as with MLflow).
 """
 
 from __future__ import annotations
@@ -24,210 +25,91 @@ import atexit
 import json
 import re
 import shutil
-import sys
 import tempfile
-import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-
-import yaml
 
 from runstream.core.limits import check_artifact_path
 from runstream.errors import NotFoundError, ValidationError
 from runstream.sdk.artifacts import ArtifactRoot, artifact_dir
 from runstream.sdk.entities import ModelVersion
-from runstream.sdk.signature import Signature, as_columns, infer_signature
+from runstream.sdk.mlflow_models import new_model, read_model, require
 
 if TYPE_CHECKING:
     from runstream.sdk.client import RunstreamClient
 
-MLMODEL = "MLmodel"
-EXAMPLE_FILE = "input_example.json"
 # Examples larger than this stay in the folder only; the event carries null.
 _EXAMPLE_EVENT_BYTES = 64 * 1024
 _RUNS_URI = re.compile(r"^runs:/([0-9a-f]{32})/(.+)$")
 _DOWNLOADS: list[Path] = []
 
-
-@dataclass(frozen=True)
-class ModelInfo:
-    """What ``log_model`` logged (MLflow's ``ModelInfo``)."""
-
-    artifact_path: str
-    model_uri: str
-    run_id: str
-    model_uuid: str
-    flavors: dict[str, Any]
-    signature: Signature | None
-    registered_model_version: int | None = None
+SaveFn = Callable[..., Any]
 
 
-def example_to_json(example: Any) -> tuple[Any, str]:
-    """An input example as JSON (pandas ``split`` orient for tables) and its MLflow type."""
-    import numpy as np
-
-    columns = as_columns(example)
-    if columns is not None:
-        names = list(columns)
-        rows = np.column_stack([np.asarray(columns[n]) for n in names]).tolist()
-        return {"columns": names, "data": rows}, "dataframe"
-    return {"inputs": np.asarray(example).tolist()}, "ndarray"
+def save_into(save: SaveFn, folder: Path, run_id: str | None, path: str | None, **kw: Any) -> Any:
+    """Runs a flavor's ``save_model`` into ``folder``; returns MLflow's ``Model`` read back."""
+    save(path=str(folder), mlflow_model=new_model(run_id, path), **kw)
+    return read_model(folder)
 
 
-def example_from_json(data: Any) -> Any:
-    """Reads back what :func:`example_to_json` wrote (a dict of columns, or an array)."""
-    import numpy as np
-
-    if isinstance(data, dict) and "columns" in data:
-        rows = data["data"]
-        return {c: [row[i] for row in rows] for i, c in enumerate(data["columns"])}
-    return np.asarray(data["inputs"] if isinstance(data, dict) else data)
+def _signature_event(model: Any) -> dict[str, Any] | None:
+    """The ``signature`` of ``model.logged``: MLflow's JSON, as objects instead of strings."""
+    if model.signature is None:
+        return None
+    raw = model.signature.to_dict()
+    return {k: json.loads(v) if isinstance(v, str) else v for k, v in raw.items()}
 
 
-def requirements(*packages: str) -> list[str]:
-    """Pinned requirement lines for installed distributions (unknown ones are skipped)."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    lines = []
-    for name in packages:
-        try:
-            lines.append(f"{name}=={version(name)}")
-        except PackageNotFoundError:
-            continue
-    return lines
-
-
-def save_model_dir(
-    path: Path,
-    flavors: dict[str, Any],
-    *,
-    signature: Signature | None,
-    input_example: Any,
-    pip_requirements: list[str],
-    run_id: str | None = None,
-    artifact_path: str | None = None,
-) -> dict[str, Any]:
-    """Writes ``MLmodel``, ``requirements.txt`` and the example into a model folder.
-
-    The model file itself is already there (written by the flavor). Returns the
-    ``MLmodel`` content.
-    """
-    mlmodel: dict[str, Any] = {
-        "artifact_path": artifact_path,
-        "flavors": flavors,
-        "model_uuid": uuid.uuid4().hex,
-        "run_id": run_id,
-        "utc_time_created": datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f"),
-        "mlflow_version": None,
-        "runstream_version": _own_version(),
-    }
-    if signature is not None:
-        mlmodel["signature"] = signature.to_mlmodel()
-    if input_example is not None:
-        data, kind = example_to_json(input_example)
-        (path / EXAMPLE_FILE).write_text(json.dumps(data))
-        info = {"artifact_path": EXAMPLE_FILE, "type": kind}
-        if kind == "dataframe":
-            info["pandas_orient"] = "split"
-        mlmodel["saved_input_example_info"] = info
-    (path / "requirements.txt").write_text("\n".join(pip_requirements) + "\n")
-    (path / MLMODEL).write_text(yaml.safe_dump(mlmodel, sort_keys=False))
-    return mlmodel
-
-
-def _own_version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
+def _example_event(folder: Path, model: Any) -> Any:
+    info = model.saved_input_example_info or {}
+    name = info.get("artifact_path")
+    if not name or not (folder / name).is_file():
+        return None
+    file = folder / name
+    if file.stat().st_size > _EXAMPLE_EVENT_BYTES:
+        return None
     try:
-        return version("runstream")
-    except PackageNotFoundError:
-        return "unknown"
-
-
-def read_mlmodel(path: Path) -> dict[str, Any]:
-    """Reads a folder's ``MLmodel`` file.
-
-    Raises:
-        NotFoundError: the folder has no ``MLmodel``.
-    """
-    file = path / MLMODEL
-    if not file.is_file():
-        raise NotFoundError(f"{path} is not a model folder (no {MLMODEL} file)")
-    data = yaml.safe_load(file.read_text())
-    if not isinstance(data, dict):
-        raise ValidationError(f"{file} is not a YAML mapping")
-    return data
-
-
-def resolve_signature(
-    signature: Signature | None, input_example: Any, predict: Callable[[Any], Any] | None
-) -> Signature | None:
-    """The given signature, else one inferred from the example (outputs by predicting it)."""
-    if signature is not None or input_example is None:
-        return signature
-    output = None
-    if predict is not None:
-        try:
-            from runstream.sdk.signature import prepare_input
-
-            output = predict(prepare_input(infer_signature(input_example), input_example))
-        except Exception:
-            output = None
-    return infer_signature(input_example, output)
+        return json.loads(file.read_text())
+    except ValueError:
+        return None
 
 
 def log_model(
     client: RunstreamClient,
     run_id: str,
     artifact_path: str,
-    write: Callable[[Path], dict[str, Any]],
+    save: SaveFn,
+    save_kwargs: Mapping[str, Any],
     *,
-    signature: Signature | None,
-    input_example: Any,
-    pip_requirements: list[str],
     registered_model_name: str | None = None,
     await_registration_for: int = 300,
-) -> ModelInfo:
-    """Writes a model folder, uploads it, then publishes ``model.logged``.
+) -> Any:
+    """Saves a model with MLflow's flavor code, uploads it, publishes ``model.logged``.
 
     Args:
         client: the client that logs.
         run_id: the run the model belongs to.
         artifact_path: where under the run's artifacts (e.g. ``model``).
-        write: writes the model file(s) into a folder and returns the flavors.
-        signature: the signature (already inferred when wanted).
-        input_example: an example input, stored next to the model.
-        pip_requirements: requirement lines.
+        save: the flavor's ``save_model`` (called with ``path=`` and ``mlflow_model=``).
+        save_kwargs: everything else for ``save`` (the model, signature, example, ...).
         registered_model_name: register the model under this name afterwards.
         await_registration_for: seconds to wait for the version number.
+
+    Returns:
+        MLflow's ``ModelInfo``, with ``registered_model_version`` when registered.
     """
     path = artifact_dir(artifact_path) or "model"
     with tempfile.TemporaryDirectory(prefix="runstream-model-") as tmp:
-        folder = Path(tmp)
-        flavors = write(folder)
-        mlmodel = save_model_dir(
-            folder,
-            flavors,
-            signature=signature,
-            input_example=input_example,
-            pip_requirements=pip_requirements,
-            run_id=run_id,
-            artifact_path=path,
-        )
+        folder = Path(tmp) / "model"
+        model = save_into(save, folder, run_id, path, **save_kwargs)
+        example = _example_event(folder, model)
         client.log_artifacts(run_id, folder, path)
-    example = None
-    if input_example is not None:
-        data, _ = example_to_json(input_example)
-        if len(json.dumps(data)) <= _EXAMPLE_EVENT_BYTES:
-            example = data
     body = {
         "artifact_path": path,
-        "flavors": flavors,
-        "model_uuid": mlmodel["model_uuid"],
-        "signature": signature.to_event() if signature is not None else None,
+        "flavors": model.flavors,
+        "model_uuid": model.model_uuid,
+        "signature": _signature_event(model),
         "input_example": example,
     }
     client.log_model_event(run_id, body)
@@ -236,29 +118,49 @@ def log_model(
     if registered_model_name:
         registered = register_model(client, uri, registered_model_name, await_registration_for)
         version = registered.version
-    return ModelInfo(path, uri, run_id, mlmodel["model_uuid"], flavors, signature, version)
+    info_cls = require("mlflow.models.model").ModelInfo
+    return info_cls(
+        artifact_path=path,
+        flavors=model.flavors,
+        model_uri=uri,
+        model_uuid=model.model_uuid,
+        run_id=run_id,
+        saved_input_example_info=model.saved_input_example_info,
+        signature=model.signature,
+        utc_time_created=model.utc_time_created,
+        mlflow_version=model.mlflow_version,
+        metadata=model.metadata,
+        registered_model_version=version,
+    )
 
 
-def download_model(client: RunstreamClient, model_uri: str) -> Path:
-    """Fetches a model folder to a local temporary folder (removed at exit); returns it.
+def is_local(model_uri: str) -> Path | None:
+    """The folder a ``file://`` URI or plain path names, if it is one."""
+    local = Path(model_uri.removeprefix("file://"))
+    if model_uri.startswith("file://") or ":/" not in model_uri:
+        return local if local.is_dir() else None
+    return None
+
+
+def download_model(client: RunstreamClient, model_uri: str, dst: Path | None = None) -> Path:
+    """Fetches a model folder to a local folder (a temporary one, removed at exit); returns it.
 
     Raises:
         NotFoundError: the URI names nothing.
         ValidationError: an unsupported URI.
         ServiceError: a ``models:/`` URI and no query service.
     """
-    local = Path(model_uri.removeprefix("file://"))
-    if "://" not in model_uri and ":/" not in model_uri and local.is_dir():
+    local = is_local(model_uri)
+    if local is not None:
         return local
-    if model_uri.startswith("file://") and local.is_dir():
-        return local
-    root, path = _locate(client, model_uri)
-    dest = Path(tempfile.mkdtemp(prefix="runstream-load-"))
-    if not _DOWNLOADS:
-        atexit.register(_remove_downloads)
-    _DOWNLOADS.append(dest)
-    client.download_location(root, path, dest)
-    return dest
+    root, path = locate(client, model_uri)
+    if dst is None:
+        dst = Path(tempfile.mkdtemp(prefix="runstream-load-"))
+        if not _DOWNLOADS:
+            atexit.register(_remove_downloads)
+        _DOWNLOADS.append(dst)
+    client.download_location(root, path, dst)
+    return dst
 
 
 def _remove_downloads() -> None:
@@ -266,7 +168,7 @@ def _remove_downloads() -> None:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def _locate(client: RunstreamClient, uri: str, depth: int = 0) -> tuple[ArtifactRoot, str]:
+def locate(client: RunstreamClient, uri: str, depth: int = 0) -> tuple[ArtifactRoot, str]:
     """``(artifact root, path)`` of a model URI; ``models:/`` resolved by the query service."""
     runs = _RUNS_URI.search(uri)
     if runs:
@@ -277,7 +179,7 @@ def _locate(client: RunstreamClient, uri: str, depth: int = 0) -> tuple[Artifact
         resolved = client.resolve_model_uri(uri)
         if resolved is None:
             raise NotFoundError(f"{uri}: no such registered model version, stage or alias")
-        return _locate(client, resolved.source, depth + 1)
+        return locate(client, resolved.source, depth + 1)
     raise ValidationError(
         f"cannot load a model from {uri!r}: use runs:/<run_id>/<path>, models:/<name>/<version>, "
         "models:/<name>/<stage>, models:/<name>@<alias>, s3://... or a local folder"
@@ -315,23 +217,11 @@ def register_model(
     )
 
 
-def python_version() -> str:
-    """The running Python's version (``MLmodel``'s ``python_version``)."""
-    return ".".join(str(p) for p in sys.version_info[:3])
-
-
 __all__ = [
-    "EXAMPLE_FILE",
-    "MLMODEL",
-    "ModelInfo",
     "download_model",
-    "example_from_json",
-    "example_to_json",
+    "is_local",
+    "locate",
     "log_model",
-    "python_version",
-    "read_mlmodel",
     "register_model",
-    "requirements",
-    "resolve_signature",
-    "save_model_dir",
+    "save_into",
 ]

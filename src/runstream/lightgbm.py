@@ -1,0 +1,15 @@
+"""``runstream.lightgbm``: the LightGBM flavor, MLflow's ``mlflow.lightgbm``.
+
+``save_model`` is MLflow's; ``log_model`` saves with it, uploads the folder and
+publishes ``model.logged``; ``load_model`` takes every URI Runstream resolves.
+Needs ``runstream[models]`` and the ``lightgbm`` package, imported on first use.
+"""
+
+from runstream.sdk.flavors import Flavor
+
+FLAVOR = Flavor("mlflow.lightgbm", "lgb_model", package="lightgbm")
+log_model = FLAVOR.log_model
+save_model = FLAVOR.save_model
+load_model = FLAVOR.load_model
+
+__all__ = ["FLAVOR", "load_model", "log_model", "save_model"]
