@@ -68,12 +68,26 @@ class Settings:
     lake_data_path: str = ""
     tracking_uri: str = ""
     api_token: str = ""
+    token: str = ""
     batch_max_events: int = 5000
     batch_max_ms: int = 500
     sql_timeout_s: float = 10.0
     sql_max_rows: int = 10_000
     search_index_max_age_s: float = 2.0
     startup_timeout_s: float = 60.0
+    auth: bool = False
+    admin_username: str = "admin"
+    admin_password: str = ""
+    admin_password_file: str = ""
+    auth_default_permission: str = "NO_PERMISSIONS"
+    auth_max_failures: int = 10
+    auth_window_s: float = 60.0
+    oidc_issuer: str = ""
+    oidc_jwks_url: str = ""
+    oidc_audience: str = ""
+    oidc_username_claim: str = "preferred_username"
+    oidc_groups_claim: str = "groups"
+    oidc_admin_group: str = ""
 
     @property
     def topic_events(self) -> str:
@@ -164,6 +178,24 @@ def _parse_name(name: str, raw: str) -> str:
     return raw
 
 
+def _parse_bool(name: str, raw: str) -> bool:
+    lowered = raw.lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off", ""):
+        return False
+    raise ConfigError(f"{name}={raw!r}: use 1/true/on or 0/false/off")
+
+
+_PERMISSIONS = ("NO_PERMISSIONS", "READ", "EDIT", "MANAGE")
+
+
+def _parse_permission(name: str, raw: str) -> str:
+    if raw.upper() not in _PERMISSIONS:
+        raise ConfigError(f"{name}={raw!r}: use one of {', '.join(_PERMISSIONS)}")
+    return raw.upper()
+
+
 def _port(name: str, raw: str) -> int:
     return _parse_int(name, raw, 1, 65535)
 
@@ -190,6 +222,7 @@ _FIELDS: dict[str, tuple[str, Callable[[str, str], Any]]] = {
     "LAKE_DATA_PATH": ("lake_data_path", _text),
     "TRACKING_URI": ("tracking_uri", _parse_url),
     "API_TOKEN": ("api_token", _text),
+    "TOKEN": ("token", _text),
     "BATCH_MAX_EVENTS": ("batch_max_events", lambda n, raw: _parse_int(n, raw, 1, 1_000_000)),
     "BATCH_MAX_MS": ("batch_max_ms", lambda n, raw: _parse_int(n, raw, 10, 600_000)),
     "SQL_TIMEOUT_S": ("sql_timeout_s", lambda n, raw: _parse_float(n, raw, 0.1, 3600)),
@@ -199,6 +232,19 @@ _FIELDS: dict[str, tuple[str, Callable[[str, str], Any]]] = {
         lambda n, raw: _parse_float(n, raw, 0, 3600),
     ),
     "STARTUP_TIMEOUT_S": ("startup_timeout_s", lambda n, raw: _parse_float(n, raw, 1, 3600)),
+    "AUTH": ("auth", _parse_bool),
+    "ADMIN_USERNAME": ("admin_username", _text),
+    "ADMIN_PASSWORD": ("admin_password", _text),
+    "ADMIN_PASSWORD_FILE": ("admin_password_file", _text),
+    "AUTH_DEFAULT_PERMISSION": ("auth_default_permission", _parse_permission),
+    "AUTH_MAX_FAILURES": ("auth_max_failures", lambda n, raw: _parse_int(n, raw, 1, 1_000_000)),
+    "AUTH_WINDOW_S": ("auth_window_s", lambda n, raw: _parse_float(n, raw, 1, 86_400)),
+    "OIDC_ISSUER": ("oidc_issuer", _text),
+    "OIDC_JWKS_URL": ("oidc_jwks_url", _parse_url),
+    "OIDC_AUDIENCE": ("oidc_audience", _text),
+    "OIDC_USERNAME_CLAIM": ("oidc_username_claim", _text),
+    "OIDC_GROUPS_CLAIM": ("oidc_groups_claim", _text),
+    "OIDC_ADMIN_GROUP": ("oidc_admin_group", _text),
 }
 
 _PORT_FIELDS = {f.name for f in dataclasses.fields(Ports)}
@@ -269,6 +315,10 @@ def load_settings(environ: Mapping[str, str], **overrides: Any) -> Settings:
     if ports:
         kwargs["ports"] = Ports(**ports)
     kwargs.update(overrides)
+    if kwargs.get("admin_password_file") and not kwargs.get("admin_password"):
+        kwargs["admin_password"] = _read_secret(
+            f"{ENV_PREFIX}ADMIN_PASSWORD_FILE", Path(kwargs["admin_password_file"])
+        )
     settings = Settings(**kwargs)
     _check_consistency(settings)
     return settings
@@ -282,7 +332,29 @@ _IGNORED = frozenset(
 )
 
 
+def _read_secret(name: str, path: Path) -> str:
+    try:
+        secret = path.read_text().strip()
+    except OSError as exc:
+        raise ConfigError(f"{name}={path}: cannot read: {exc}") from exc
+    if not secret:
+        raise ConfigError(f"{name}={path}: the file is empty")
+    return secret
+
+
+def _check_auth(settings: Settings) -> None:
+    """Auth on means nothing open: a first admin must exist, an issuer needs its keys."""
+    if settings.auth and len(settings.admin_password) < 8:
+        raise ConfigError(
+            "RUNSTREAM_AUTH=1 needs the first admin's password (at least 8 characters) in "
+            "RUNSTREAM_ADMIN_PASSWORD or RUNSTREAM_ADMIN_PASSWORD_FILE"
+        )
+    if settings.oidc_issuer and not settings.oidc_jwks_url:
+        raise ConfigError("RUNSTREAM_OIDC_ISSUER needs RUNSTREAM_OIDC_JWKS_URL (the issuer's keys)")
+
+
 def _check_consistency(settings: Settings) -> None:
+    _check_auth(settings)
     used: dict[int, str] = {}
     for port_field in dataclasses.fields(Ports):
         port = getattr(settings.ports, port_field.name)

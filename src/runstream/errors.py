@@ -19,8 +19,12 @@ third-party exception type.
     │   ├── PageTokenError          a page token that is not one we issued
     │   ├── ArtifactPathError       an artifact path that is absolute or escapes
     │   ├── SqlRejectedError        SQL that is not one read-only statement
+    │   ├── SqlTimeLimitError       SQL that ran past the statement time limit
     │   └── ProjectError            an MLproject, entry point or parameter that cannot run
     ├── NotFoundError               experiment, run, model, version, artifact
+    ├── AuthenticationError         no, bad, expired or revoked credentials
+    │   └── TooManyAttemptsError    failed logins over the limit for a user or address
+    ├── PermissionDeniedError       an authenticated caller without the permission
     ├── ProjectEnvError             a project environment that cannot be built (names the tool)
     ├── ServiceError                a service that is down, slow or misbehaving
     │   ├── StackError              a local service that did not start or stop
@@ -105,6 +109,30 @@ class SqlRejectedError(ValidationError):
     """SQL that is not exactly one read-only statement over the lake views."""
 
 
+class SqlTimeLimitError(ValidationError):
+    """A SQL statement ran past its time limit (the caller's to shorten); names the limit."""
+
+
+class AuthenticationError(RunstreamError):
+    """The caller's credentials are missing, wrong, expired or revoked (HTTP 401)."""
+
+
+class TooManyAttemptsError(AuthenticationError):
+    """Too many failed logins for one user or one address; wait and retry (HTTP 429).
+
+    Attributes:
+        retry_after_s: seconds until a new attempt is accepted.
+    """
+
+    def __init__(self, message: str, *, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
+class PermissionDeniedError(RunstreamError):
+    """An authenticated caller lacks the permission the request needs (HTTP 403)."""
+
+
 class ProjectError(ValidationError):
     """An MLproject, entry point, parameter or project URI that cannot run (nothing ran)."""
 
@@ -163,6 +191,7 @@ class BufferFullError(DeliveryError):
 
 __all__ = [
     "ArtifactPathError",
+    "AuthenticationError",
     "BrokerError",
     "BufferFullError",
     "ConfigError",
@@ -178,6 +207,7 @@ __all__ = [
     "ObjectStoreError",
     "PageTokenError",
     "ParamConflictError",
+    "PermissionDeniedError",
     "PortInUseError",
     "ProjectEnvError",
     "ProjectError",
@@ -185,6 +215,8 @@ __all__ = [
     "RunstreamError",
     "ServiceError",
     "SqlRejectedError",
+    "SqlTimeLimitError",
     "StackError",
+    "TooManyAttemptsError",
     "ValidationError",
 ]

@@ -380,12 +380,13 @@ def test_sql_that_writes_reads_files_or_is_wrong_is_a_400(client: TestClient, sq
     assert resp.json()["error"]["code"] == "sql_rejected"
 
 
-def test_slow_sql_is_interrupted(client: TestClient) -> None:
+def test_slow_sql_is_interrupted_and_is_the_callers_error(client: TestClient) -> None:
     resp = client.post(
         "/api/v1/sql",
         json={"sql": "SELECT count(*) FROM range(100000000000) a", "timeout_s": 0.5},
     )
-    assert resp.status_code == 504 and resp.json()["error"]["code"] == "query_timeout"
+    assert resp.status_code == 400 and resp.json()["error"]["code"] == "sql_time_limit"
+    assert "0.5 s" in resp.json()["error"]["message"]
 
 
 def test_ingest_config_says_where_to_publish_without_secrets(

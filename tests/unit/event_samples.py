@@ -131,6 +131,23 @@ _BODIES: Final[dict[EventType, dict[str, Any]]] = {
     EventType.REGISTRY_VERSION_TAG_DELETED: {"version": 3, "key": "validated"},
     EventType.REGISTRY_DESCRIPTION_SET: {"version": 3, "description": "retrained on May data"},
     EventType.REGISTRY_VERSION_DELETED: {"version": 2},
+    EventType.AUTH_CHANGED: {
+        "action": "token_issued",
+        "actor": "admin",
+        "username": "alice@example.com",
+        "password_hash": "$argon2id$v=19$m=65536,t=3,p=4$c2FsdHNhbHQ$aGFzaGhhc2g",
+        "is_admin": False,
+        "group": "team-a",
+        "token_id": "0123456789abcdef",
+        "token_hash": SHA256,
+        "scopes": ["read", "write"],
+        "expires_at": PRODUCED_AT,
+        "resource_type": "experiment",
+        "resource_id": "42",
+        "principal_type": "user",
+        "principal": "alice@example.com",
+        "permission": "READ",
+    },
 }
 
 VALID_SAMPLES: Final[dict[EventType, dict[str, Any]]] = {
@@ -345,6 +362,9 @@ _OPTIONAL: Final[dict[EventType, tuple[str, ...]]] = {
     EventType.REGISTRY_MODEL_CREATED: ("description", "tags"),
     EventType.REGISTRY_VERSION_REQUESTED: ("run_id", "description", "tags"),
     EventType.REGISTRY_DESCRIPTION_SET: ("version",),
+    EventType.AUTH_CHANGED: tuple(
+        f for f in _BODIES[EventType.AUTH_CHANGED] if f not in ("action", "actor")
+    ),
 }
 """Body fields a sample may leave out (documented "or null", and tags objects)."""
 

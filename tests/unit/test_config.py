@@ -68,6 +68,14 @@ def test_toml_in_home_is_read(tmp_path: Path) -> None:
         ({"RUNSTREAM_PORTS_API": "1"}, "RUNSTREAM_PORTS_API"),
         ({"RUNSTREAM_PORT_API": "9092"}, "RUNSTREAM_PORT_API"),
         ({"RUNSTREAM_LAKE_BUCKET": "runstream-artifacts"}, "RUNSTREAM_*_BUCKET"),
+        ({"RUNSTREAM_AUTH": "1"}, "RUNSTREAM_ADMIN_PASSWORD"),
+        ({"RUNSTREAM_AUTH": "maybe"}, "RUNSTREAM_AUTH"),
+        ({"RUNSTREAM_AUTH_DEFAULT_PERMISSION": "ALL"}, "RUNSTREAM_AUTH_DEFAULT_PERMISSION"),
+        ({"RUNSTREAM_OIDC_ISSUER": "https://idp"}, "RUNSTREAM_OIDC_JWKS_URL"),
+        (
+            {"RUNSTREAM_AUTH": "1", "RUNSTREAM_ADMIN_PASSWORD_FILE": "/nonexistent/pw"},
+            "RUNSTREAM_ADMIN_PASSWORD_FILE",
+        ),
     ],
 )
 def test_bad_values_name_the_variable(env: dict[str, str], named: str) -> None:
@@ -93,3 +101,16 @@ def test_settings_survive_the_trip_to_a_child_process_environment() -> None:
     rebuilt = load_settings(settings_to_env(original))
     assert rebuilt == original
     assert isinstance(rebuilt, Settings)
+
+
+def test_auth_is_off_by_default_and_the_admin_password_may_come_from_a_file(
+    tmp_path: Path,
+) -> None:
+    assert load_settings({}).auth is False
+    secret = tmp_path / "admin-password"
+    secret.write_text("from-a-file-123\n")
+    settings = load_settings(
+        {"RUNSTREAM_AUTH": "on", "RUNSTREAM_ADMIN_PASSWORD_FILE": str(secret)}
+    )
+    assert settings.auth and settings.admin_password == "from-a-file-123"
+    assert settings.auth_default_permission == "NO_PERMISSIONS"

@@ -196,6 +196,7 @@ def test_public_names_are_sorted_complete_and_importable() -> None:
         assert getattr(runstream.events, name) is not None
     public = {n for n in vars(runstream.events) if not n.startswith("_")}
     submodules = {
+        "auth_bodies",
         "bodies",
         "codec",
         "event_types",

@@ -27,6 +27,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     """Run the query service with uvicorn until interrupted."""
     import uvicorn
 
+    from runstream.kafka.event_sink import KafkaEventSink
     from runstream.kafka.tail import KafkaLogTail
     from runstream.query.http.app import create_app
 
@@ -34,8 +35,9 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     port = args.port or settings.ports.api
     # The composition root: the live tail reads the events topic through the Kafka adapter.
     live = KafkaLogTail(settings.bootstrap, settings.topic_events)
+    sink = KafkaEventSink(settings.bootstrap, settings.topic_events, settings.topic_registry)
     uvicorn.run(
-        create_app(settings, live=live),
+        create_app(settings, live=live, auth_sink=sink),
         host=host,
         port=port,
         log_level=args.log_level,

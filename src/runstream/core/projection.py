@@ -23,13 +23,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from runstream.core import project_registry, project_tracking
+from runstream.core import project_auth, project_registry, project_tracking
 from runstream.core.rows import MetricBlock
 from runstream.core.working import EventRejectedError, Key, Reason, Row, StateView, Working
 from runstream.errors import InvalidTransitionError
 from runstream.events import Envelope, EventType
 
-_HANDLERS = {**project_tracking.HANDLERS, **project_registry.HANDLERS}
+_HANDLERS = {**project_tracking.HANDLERS, **project_registry.HANDLERS, **project_auth.HANDLERS}
 
 
 @dataclass(frozen=True, slots=True)

@@ -85,6 +85,11 @@ KV_TABLES = (
     "registered_model_tags",
     "registered_model_aliases",
     "model_version_tags",
+    "auth_users",
+    "auth_group_members",
+    "auth_tokens",
+    "auth_token_revocations",
+    "auth_permissions",
 )
 PURGED_ON_MODEL_DELETE = (
     "model_versions",

@@ -9,6 +9,14 @@ or an :class:`~runstream.errors.EventDecodeError`. ``docs/contracts.md`` and
 
 from __future__ import annotations
 
+from runstream.events.auth_bodies import (
+    AuthAction,
+    AuthChangedBody,
+    Permission,
+    PrincipalType,
+    ResourceType,
+    TokenScope,
+)
 from runstream.events.codec import (
     DECODE_REASONS,
     DecodeReason,
@@ -19,6 +27,7 @@ from runstream.events.codec import (
 )
 from runstream.events.ids import is_uuid7, new_event_id, new_run_id, uuid7_timestamp_ms
 from runstream.events.models import (
+    AUTH_KEY,
     BODY_MODELS,
     ROUTING_FIELDS,
     ArtifactLoggedBody,
@@ -65,10 +74,13 @@ from runstream.events.models import (
 from runstream.events.schema_files import load_schema, schemas_dir, validate_with_schema
 
 __all__ = [
+    "AUTH_KEY",
     "BODY_MODELS",
     "DECODE_REASONS",
     "ROUTING_FIELDS",
     "ArtifactLoggedBody",
+    "AuthAction",
+    "AuthChangedBody",
     "DecodeReason",
     "Envelope",
     "EventBody",
@@ -81,6 +93,8 @@ __all__ = [
     "ModelLoggedBody",
     "ModelStage",
     "ParamEntry",
+    "Permission",
+    "PrincipalType",
     "RegistryAliasDeletedBody",
     "RegistryAliasSetBody",
     "RegistryDescriptionSetBody",
@@ -93,6 +107,7 @@ __all__ = [
     "RegistryVersionRequestedBody",
     "RegistryVersionTagDeletedBody",
     "RegistryVersionTagSetBody",
+    "ResourceType",
     "RoutingField",
     "RunDeletedBody",
     "RunEndStatus",
@@ -105,6 +120,7 @@ __all__ = [
     "RunTagsBody",
     "SourceType",
     "TagEntry",
+    "TokenScope",
     "TopicKind",
     "decode",
     "encode",

@@ -41,3 +41,4 @@ class EventType(StrEnum):
     REGISTRY_VERSION_TAG_DELETED = "registry.version_tag_deleted"
     REGISTRY_DESCRIPTION_SET = "registry.description_set"
     REGISTRY_VERSION_DELETED = "registry.version_deleted"
+    AUTH_CHANGED = "auth.changed"

@@ -51,6 +51,9 @@ REQUEST_ID_PATTERN: Final = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[
 MODEL_UUID_PATTERN: Final = r"^[0-9a-f]{32}$(?!\n)"
 SHA256_PATTERN: Final = r"^[0-9a-f]{64}$(?!\n)"
 S3_URI_PATTERN: Final = r"^s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]/[^\x00-\x1f\x7f]+$(?!\n)"
+PRINCIPAL_PATTERN: Final = r"^[A-Za-z0-9][A-Za-z0-9._@+\-]{0,127}$(?!\n)"
+TOKEN_ID_PATTERN: Final = r"^[0-9a-f]{16}$(?!\n)"
+PASSWORD_HASH_PATTERN: Final = r"^\$argon2id\$[!-~]{1,250}$(?!\n)"
 MEDIA_TYPE_PATTERN: Final = (
     r"^[A-Za-z0-9][A-Za-z0-9!#$&^_.+\-]*/[A-Za-z0-9][A-Za-z0-9!#$&^_.+\-]*(?:;.*)?$(?!\n)"
 )
@@ -160,6 +163,16 @@ Alias = Annotated[str, Strict(), AfterValidator(as_pydantic_check(check_alias))]
 Description = Annotated[str, Strict(), AfterValidator(as_pydantic_check(check_description))]
 ArtifactPath = Annotated[str, Strict(), AfterValidator(as_pydantic_check(check_artifact_path))]
 
+PrincipalName = Annotated[
+    str, Strict(), _matches("a user or group name (letters, digits, . _ @ + -)", PRINCIPAL_PATTERN)
+]
+TokenId = Annotated[str, Strict(), _matches("a token id (16 lowercase hex)", TOKEN_ID_PATTERN)]
+PasswordHash = Annotated[
+    str, Strict(), _matches("an argon2id password hash", PASSWORD_HASH_PATTERN)
+]
+ResourceId = Annotated[
+    str, Strict(), _length("resource id", LIMITS.model_name_length, min_length=1)
+]
 UserId = Annotated[str, Strict(), _length("user id", LIMITS.text_length)]
 SourceName = Annotated[str, Strict(), _length("source name", LIMITS.text_length)]
 GitCommit = Annotated[str, Strict(), _length("git commit", LIMITS.text_length)]

@@ -28,6 +28,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from runstream.errors import ValidationError
+from runstream.events.auth_bodies import AuthChangedBody
 from runstream.events.bodies import (
     ArtifactLoggedBody,
     EventBody,
@@ -69,6 +70,7 @@ from runstream.events.registry_bodies import (
 )
 
 __all__ = [
+    "AUTH_KEY",
     "BODY_MODELS",
     "ROUTING_FIELDS",
     "ArtifactLoggedBody",
@@ -114,6 +116,8 @@ __all__ = [
 ]
 
 TopicKind = Literal["events", "registry"]
+AUTH_KEY: Final = b"auth"
+"""The Kafka key of every ``auth.changed`` event."""
 RoutingField = Literal["experiment_id", "run_id", "model_name"]
 
 BODY_MODELS: Final[dict[EventType, type[EventBody]]] = {
@@ -146,6 +150,7 @@ BODY_MODELS: Final[dict[EventType, type[EventBody]]] = {
         RegistryVersionTagDeletedBody,
         RegistryDescriptionSetBody,
         RegistryVersionDeletedBody,
+        AuthChangedBody,
     )
 }
 """The body model of each event type."""
@@ -159,6 +164,8 @@ def _routing_of(event_type: EventType) -> frozenset[RoutingField]:
         return frozenset({"experiment_id"})
     if event_type.value.startswith("registry."):
         return frozenset({"model_name"})
+    if event_type is EventType.AUTH_CHANGED:
+        return frozenset()
     return frozenset({"run_id"})
 
 
@@ -273,12 +280,15 @@ def event_key(envelope: Envelope[Any]) -> bytes:
     """Returns the Kafka message key of an event, UTF-8 encoded.
 
     The key is ``model_name`` for registry events, ``experiment_id`` for
-    experiment events, and ``run_id`` for every other event, ``run.started``
-    included, so all events of one run land in one partition, in order.
+    experiment events, :data:`AUTH_KEY` for ``auth.changed`` (one partition orders
+    every access-control change), and ``run_id`` for every other event,
+    ``run.started`` included, so all events of one run land in one partition, in order.
 
     Raises:
         ValidationError: the key field is null (an envelope built without validation).
     """
+    if envelope.type is EventType.AUTH_CHANGED:
+        return AUTH_KEY
     if envelope.type.value.startswith("registry."):
         key = envelope.model_name
     elif envelope.type.value.startswith("experiment."):

@@ -180,6 +180,47 @@ TABLES: tuple[Table, ...] = (
         doc="Stage history; reason `requested` or `archived_by_version_N`.",
     ),
     Table(
+        "auth_users",
+        _cols("username, password_hash, is_admin BOOLEAN, updated_at BIGINT, updated_by"),
+        key=("username",),
+        doc="Users (from `auth.changed`); password_hash is argon2id, null for SSO-only users.",
+    ),
+    Table(
+        "auth_group_members",
+        _cols("group_name, username, added_at BIGINT"),
+        key=("group_name", "username"),
+        doc="Group memberships of users.",
+    ),
+    Table(
+        "auth_tokens",
+        _cols(
+            "token_id, token_hash, username, scopes, expires_at BIGINT, issued_at BIGINT, "
+            "issued_by"
+        ),
+        key=("token_id",),
+        doc="Service tokens: sha256 of the secret, owner, comma-separated scopes, expiry.",
+    ),
+    Table(
+        "auth_token_revocations",
+        _cols("token_id, revoked_at BIGINT, revoked_by"),
+        key=("token_id",),
+        doc="Revoked service tokens.",
+    ),
+    Table(
+        "auth_permissions",
+        _cols(
+            "resource_type, resource_id, principal_type, principal, permission, "
+            "updated_at BIGINT, updated_by"
+        ),
+        key=("resource_type", "resource_id", "principal_type", "principal"),
+        doc="Grants: READ, EDIT, MANAGE or NO_PERMISSIONS on an experiment or registered model.",
+    ),
+    Table(
+        "auth_audit",
+        _cols("event_id, at BIGINT, actor, action, subject"),
+        doc="Who changed users, groups, tokens or permissions, and when (no secrets).",
+    ),
+    Table(
         "consumer_offsets",
         _cols("topic, partition INTEGER, next_offset BIGINT, max_event_id"),
         key=("topic", "partition"),

@@ -128,7 +128,7 @@ def _from_settings(
         s3_region=settings.s3_region,
         tracking_uri=tracking_uri,
         tracking_required=required,
-        api_token=settings.api_token,
+        api_token=settings.token or settings.api_token,
         buffer_events=events,
         buffer_timeout_s=timeout,
     )

@@ -21,9 +21,14 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
+from runstream.auth import AuthConfig, Authenticator
+from runstream.auth.changes import AuthEventSink
+from runstream.auth.oidc import OidcConfig
 from runstream.config import Settings
 from runstream.errors import RunstreamError
+from runstream.events import Permission
 from runstream.objectstore.client import ObjectStore
+from runstream.query.http.access import AuthEdge
 from runstream.query.http.deps import AppState
 from runstream.query.http.errors import (
     INTERNAL,
@@ -38,6 +43,7 @@ from runstream.query.http.prometheus import RequestMetrics
 from runstream.query.http.routes import native_routers
 from runstream.query.http.schemas.common import json_response
 from runstream.query.live.port import LogTail
+from runstream.query.read.auth_cache import DirectoryCache
 from runstream.query.read.session import LakeAccess
 from runstream.query.ui import mount_ui
 
@@ -94,12 +100,41 @@ def _install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Exception, bug)
 
 
+def auth_edge(
+    settings: Settings, lake: LakeAccess, sink: AuthEventSink | None = None
+) -> AuthEdge | None:
+    """The authenticator and directory cache of ``settings`` (None: auth is off)."""
+    if not settings.auth:
+        return None
+    oidc = None
+    if settings.oidc_issuer:
+        oidc = OidcConfig(
+            issuer=settings.oidc_issuer,
+            jwks_url=settings.oidc_jwks_url,
+            audience=settings.oidc_audience,
+            username_claim=settings.oidc_username_claim,
+            groups_claim=settings.oidc_groups_claim,
+            admin_group=settings.oidc_admin_group,
+        )
+    config = AuthConfig(
+        admin_username=settings.admin_username,
+        admin_password=settings.admin_password,
+        api_token=settings.api_token,
+        oidc=oidc,
+        max_failures=settings.auth_max_failures,
+        window_s=settings.auth_window_s,
+    )
+    default = Permission(settings.auth_default_permission)
+    return AuthEdge(Authenticator(config), DirectoryCache(lake, default), sink)
+
+
 def create_app(
     settings: Settings,
     *,
     lake: LakeAccess | None = None,
     store: ObjectStore | None = None,
     live: LogTail | None = None,
+    auth_sink: AuthEventSink | None = None,
 ) -> FastAPI:
     """Build the query service for ``settings``.
 
@@ -109,15 +144,19 @@ def create_app(
         store: the object store client; built from settings otherwise.
         live: the log reader of the live tail (the composition root passes a Kafka
             one; without it the live endpoints answer 503).
+        auth_sink: where ``/api/v1/auth`` publishes access-control changes (the
+            composition root passes a Kafka one; without it changes answer 503).
 
     Returns:
         The FastAPI app; its lifespan opens the lake read-only and closes it.
     """
+    lake_access = lake or LakeAccess(settings, index_searches=True)
     state = AppState(
         settings=settings,
-        lake=lake or LakeAccess(settings, index_searches=True),
+        lake=lake_access,
         store=store or ObjectStore.from_settings(settings),
         metrics=RequestMetrics(),
+        auth=auth_edge(settings, lake_access, auth_sink),
         live=live,
     )
 
@@ -128,6 +167,8 @@ def create_app(
         try:
             yield
         finally:
+            if auth_sink is not None:
+                await auth_sink.close()
             await run_in_threadpool(state.lake.close)
 
     app = FastAPI(

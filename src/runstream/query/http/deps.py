@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import Depends, Request
 
@@ -14,6 +14,9 @@ from runstream.query.http.prometheus import RequestMetrics
 from runstream.query.live.port import LogTail
 from runstream.query.read.port import ReadSession
 from runstream.query.read.session import LakeAccess
+
+if TYPE_CHECKING:
+    from runstream.query.http.access import AuthEdge
 
 SESSION_KEY = "runstream_session"
 
@@ -27,6 +30,7 @@ class AppState:
         lake: lazily opened lake reader.
         store: the artifacts object store (opens connections on first use).
         metrics: request counters for ``/metrics``.
+        auth: authentication at the edge, when ``RUNSTREAM_AUTH`` is on.
         live: the log reader of the live tail (None: the endpoint answers 503).
     """
 
@@ -34,6 +38,7 @@ class AppState:
     lake: LakeAccess
     store: ObjectStore
     metrics: RequestMetrics
+    auth: AuthEdge | None = None
     live: LogTail | None = None
 
 

@@ -21,6 +21,7 @@ from typing import Any
 
 from runstream.errors import (
     ArtifactPathError,
+    AuthenticationError,
     ConfigError,
     FilterParseError,
     InvalidTransitionError,
@@ -29,10 +30,13 @@ from runstream.errors import (
     NotFoundError,
     ObjectStoreError,
     PageTokenError,
+    PermissionDeniedError,
     QueryTimeoutError,
     RunstreamError,
     ServiceError,
     SqlRejectedError,
+    SqlTimeLimitError,
+    TooManyAttemptsError,
     ValidationError,
 )
 
@@ -59,6 +63,10 @@ ERROR_TABLE: dict[type[BaseException], ErrorAnswer] = {
     PageTokenError: ErrorAnswer(400, "invalid_page_token", "INVALID_PARAMETER_VALUE"),
     ArtifactPathError: ErrorAnswer(400, "invalid_artifact_path", "INVALID_PARAMETER_VALUE"),
     SqlRejectedError: ErrorAnswer(400, "sql_rejected", "INVALID_PARAMETER_VALUE"),
+    SqlTimeLimitError: ErrorAnswer(400, "sql_time_limit", "INVALID_PARAMETER_VALUE"),
+    TooManyAttemptsError: ErrorAnswer(429, "too_many_attempts", "REQUEST_LIMIT_EXCEEDED"),
+    AuthenticationError: ErrorAnswer(401, "unauthenticated", "UNAUTHENTICATED"),
+    PermissionDeniedError: ErrorAnswer(403, "permission_denied", "PERMISSION_DENIED"),
     LimitExceededError: ErrorAnswer(400, "limit_exceeded", "INVALID_PARAMETER_VALUE"),
     InvalidTransitionError: ErrorAnswer(400, "invalid_value", "INVALID_PARAMETER_VALUE"),
     ValidationError: ErrorAnswer(400, "invalid_request", "INVALID_PARAMETER_VALUE"),

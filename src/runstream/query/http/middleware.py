@@ -2,9 +2,13 @@
 
 Steps, in order:
 
-1. With ``settings.api_token`` set, every path except the probes and the UI's
-   static files needs ``Authorization: Bearer <token>`` (compared in constant
-   time); otherwise the answer is 401 in the envelope of the API asked.
+1. Every path except the probes and the UI's static files needs credentials:
+   with auth on (``RUNSTREAM_AUTH``), whatever :mod:`runstream.auth.authenticator`
+   accepts, and the principal and the directory it was checked against go into
+   the request scope for :mod:`.access`; with auth off and
+   ``settings.api_token`` set, ``Authorization: Bearer <token>`` (compared in
+   constant time). Otherwise the answer is 401 (429 over the failure limit) in
+   the envelope of the API asked.
 2. When the response starts, the snapshot read by the request's lake session
    (if any) goes into the ``X-Runstream-Snapshot`` header.
 3. When the request ends, its route template, method, status and duration are
@@ -18,14 +22,41 @@ import time
 from typing import Any
 
 import orjson
+from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from runstream.auth import AuthDirectory, Principal
+from runstream.errors import AuthenticationError, LakeError, TooManyAttemptsError
+from runstream.query.http.access import DIRECTORY_KEY, PRINCIPAL_KEY, AuthEdge
 from runstream.query.http.deps import SESSION_KEY, AppState
-from runstream.query.http.errors import answer_for_status, error_body
+from runstream.query.http.errors import answer_for, answer_for_status, error_body
 
 SNAPSHOT_HEADER = b"x-runstream-snapshot"
 _OPEN_PATHS = frozenset({"/healthz", "/readyz", "/", "/favicon.ico"})
 _OPEN_PREFIXES = ("/ui/",)
+
+
+def _header(scope: Scope, wanted: bytes) -> str | None:
+    for name, value in scope.get("headers", []):
+        if name == wanted:
+            return str(value.decode("latin-1"))
+    return None
+
+
+async def _authenticate(edge: AuthEdge, scope: Scope) -> tuple[Principal, AuthDirectory]:
+    """The caller and the directory used (blocking work in worker threads)."""
+    directory = edge.directories.peek()
+    if directory is None:
+        directory = await run_in_threadpool(edge.directories.get)
+    client = scope.get("client")
+    address = str(client[0]) if client else ""
+    header = _header(scope, b"authorization")
+    principal = edge.authenticator.quick(header, address, directory)
+    if principal is None:
+        principal = await run_in_threadpool(
+            edge.authenticator.authenticate, header, address, directory
+        )
+    return principal, directory
 
 
 def _authorized(scope: Scope, token: str) -> bool:
@@ -56,7 +87,17 @@ class ServiceMiddleware:
         token = self.state.settings.api_token
         try:
             is_open = path in _OPEN_PATHS or path.startswith(_OPEN_PREFIXES)
-            if token and not is_open and not _authorized(scope, token):
+            edge = self.state.auth
+            if edge is not None and not is_open:
+                try:
+                    principal, directory = await _authenticate(edge, scope)
+                except (AuthenticationError, LakeError) as exc:
+                    status[0] = answer_for(exc).status
+                    await self._refuse(path, send, exc)
+                    return
+                scope.setdefault("state", {})[PRINCIPAL_KEY] = principal
+                scope["state"][DIRECTORY_KEY] = directory
+            elif token and not is_open and not _authorized(scope, token):
                 status[0] = 401
                 await self._unauthorized(path, send)
                 return
@@ -79,6 +120,20 @@ class ServiceMiddleware:
             self.state.metrics.observe(
                 template, scope.get("method", ""), status[0], time.perf_counter() - started
             )
+
+    async def _refuse(self, path: str, send: Send, exc: Exception) -> None:
+        answer = answer_for(exc)
+        body = orjson.dumps(error_body(path, answer, str(exc)))
+        headers = [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+        ]
+        if isinstance(exc, TooManyAttemptsError):
+            headers.append((b"retry-after", str(exc.retry_after_s).encode()))
+        elif answer.status == 401:
+            headers.append((b"www-authenticate", b'Basic realm="runstream"'))
+        await send({"type": "http.response.start", "status": answer.status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
 
     async def _unauthorized(self, path: str, send: Send) -> None:
         answer = answer_for_status(401)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from runstream.auth import EVERYTHING, ReadScope
 from runstream.core.rows import ExperimentRow
 from runstream.errors import NotFoundError
 from runstream.query.read.common import key_values, view_type
 from runstream.query.read.port import ReadSession, Row
+from runstream.query.read.scope import scope_sql
 from runstream.query.records import EXPERIMENT_COLUMNS, Experiment, Page
 from runstream.query.search.paging import next_token, offset_from_token, query_fingerprint
 from runstream.query.search.planner import ViewType
@@ -54,8 +56,13 @@ def search_experiments(
     view: ViewType | str | int | None = None,
     max_results: int = 1000,
     page_token: str | None = None,
+    scope: ReadScope = EVERYTHING,
+    caller: str = "",
 ) -> Page[Experiment]:
     """Search experiments, MLflow's way (filter on name, times and tags; offset pages).
+
+    Only experiments in ``scope`` are searched (a condition of the query); a page
+    token is ``caller``'s own.
 
     Raises:
         FilterParseError: a bad filter or order_by.
@@ -66,9 +73,11 @@ def search_experiments(
     order = parse_simple_order_by(order_by, ORDER_COLUMNS, DEFAULT_ORDER)
     if not any(col == _ID_ORDER for col, _ in order):
         order.append((_ID_ORDER, True))
-    fp = query_fingerprint("experiments", conditions, order, vt.name)
+    fp = query_fingerprint("experiments", conditions, order, vt.name, *_caller(caller))
     offset = offset_from_token(page_token, fp)
     where, params = compile_conditions(conditions, FIELDS, _TAG_EXISTS)
+    readable, readable_params = scope_sql("e.experiment_id", scope)
+    where, params = f"{where} AND {readable}", [*params, *readable_params]
     stages = list(vt.value)
     order_sql = ", ".join(f"{col} {'ASC' if asc else 'DESC'} NULLS LAST" for col, asc in order)
     sql = (
@@ -78,6 +87,11 @@ def search_experiments(
     rows = session.fetch(sql, [stages, *params, max_results + 1, offset])
     items = _with_tags(session, rows[:max_results])
     return Page(items, next_token(fp, offset, max_results, len(rows)))
+
+
+def _caller(caller: str) -> tuple[str, ...]:
+    # Without access control, fingerprints (and so tokens) stay as they were.
+    return (caller,) if caller else ()
 
 
 def get_experiment(session: ReadSession, experiment_id: str) -> Experiment:

@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 
+from runstream.auth import EVERYTHING, ReadScope
 from runstream.core.registry import Stage
 from runstream.core.rows import ModelRow, VersionRow
 from runstream.errors import NotFoundError
 from runstream.query.read.common import in_ids, key_values
 from runstream.query.read.model_uri import ModelUri, parse_model_uri, parse_stage
 from runstream.query.read.port import ReadSession, Row
+from runstream.query.read.scope import scope_sql
 from runstream.query.records import (
     MODEL_COLUMNS,
     VERSION_COLUMNS,
@@ -149,8 +151,13 @@ def search_models(
     order_by: Sequence[str] | None = None,
     max_results: int = 100,
     page_token: str | None = None,
+    scope: ReadScope = EVERYTHING,
+    caller: str = "",
 ) -> Page[RegisteredModel]:
     """Search live registered models (filter on name and tags; name ASC by default).
+
+    Only models in ``scope`` are searched (a condition of the query); a page token
+    is ``caller``'s own.
 
     Raises:
         FilterParseError: a bad filter or order_by.
@@ -162,10 +169,11 @@ def search_models(
     order = parse_simple_order_by(order_by, MODEL_ORDER, ())
     if not any(col == "m.name" for col, _ in order):
         order.append(("m.name", True))
-    fp = query_fingerprint("models", conditions, order)
+    fp = query_fingerprint("models", conditions, order, *((caller,) if caller else ()))
     offset = offset_from_token(page_token, fp)
     where, params = compile_conditions(conditions, MODEL_FIELDS, _MODEL_TAGS)
-    where = f"{where} AND {prompt_sql}"
+    readable, readable_params = scope_sql("m.name", scope)
+    where, params = f"{where} AND {prompt_sql} AND {readable}", [*params, *readable_params]
     order_sql = ", ".join(f"{col} {'ASC' if asc else 'DESC'}" for col, asc in order)
     rows = session.fetch(
         f"{_MODELS} WHERE NOT coalesce(m.deleted, FALSE) AND {where}"
@@ -211,10 +219,13 @@ def search_versions(
     max_results: int = 10_000,
     page_token: str | None = None,
     name: str | None = None,
+    scope: ReadScope = EVERYTHING,
+    caller: str = "",
 ) -> Page[ModelVersion]:
     """Search live model versions (MLflow's default order: last updated first).
 
-    ``name`` restricts the search to one model, on top of the filter.
+    ``name`` restricts the search to one model, on top of the filter; only
+    versions of models in ``scope`` are searched; a page token is ``caller``'s own.
 
     Raises:
         FilterParseError: a bad filter or order_by.
@@ -231,10 +242,11 @@ def search_versions(
     for col in ("v.name", "v.version"):
         if not any(c == col for c, _ in order):
             order.append((col, col == "v.name"))
-    fp = query_fingerprint("versions", conditions, order)
+    fp = query_fingerprint("versions", conditions, order, *((caller,) if caller else ()))
     offset = offset_from_token(page_token, fp)
     where, params = compile_conditions(conditions, VERSION_FIELDS, _VERSION_TAGS)
-    where = f"{where} AND {prompt_sql}"
+    readable, readable_params = scope_sql("v.name", scope)
+    where, params = f"{where} AND {prompt_sql} AND {readable}", [*params, *readable_params]
     order_sql = ", ".join(f"{col} {'ASC' if asc else 'DESC'}" for col, asc in order)
     rows = session.fetch(
         f"{_VERSIONS} WHERE {_LIVE} AND {where} ORDER BY {order_sql} LIMIT ? OFFSET ?",

@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from runstream.core.metrics import encode_metric_value
+from runstream.errors import QueryTimeoutError, SqlTimeLimitError
 from runstream.query.read.port import ReadSession
 from runstream.query.read.sql_guard import check_sql
 from runstream.query.records import SqlResult
@@ -39,18 +40,27 @@ def json_value(value: Any) -> Any:
     return str(value)
 
 
-def run_sql(session: ReadSession, sql: str, *, max_rows: int) -> SqlResult:
+def run_sql(
+    session: ReadSession, sql: str, *, max_rows: int, timeout_s: float | None = None
+) -> SqlResult:
     """Check ``sql`` with :func:`check_sql`, run it, keep at most ``max_rows`` rows.
 
-    The session's deadline is the time limit.
+    The session's deadline is the time limit (``timeout_s`` names it in the error).
 
     Raises:
         SqlRejectedError: the guard or the database refused the statement.
-        QueryTimeoutError: it ran past the time limit.
+        SqlTimeLimitError: it ran past the time limit: the caller's to shorten (400).
     """
     statement = check_sql(sql)
     started = time.perf_counter()
-    table = session.fetch_table(statement, (), max_rows=max_rows, user_sql=True)
+    try:
+        table = session.fetch_table(statement, (), max_rows=max_rows, user_sql=True)
+    except QueryTimeoutError as exc:
+        limit = f"{timeout_s:g} s" if timeout_s is not None else "the time limit"
+        raise SqlTimeLimitError(
+            f"the statement ran past its time limit of {limit} (RUNSTREAM_SQL_TIMEOUT_S, or "
+            "the request's timeout_s): select less, or filter on run_id / key first"
+        ) from exc
     elapsed = (time.perf_counter() - started) * 1000
     rows = [[json_value(v) for v in row] for row in table.rows]
     return SqlResult(table.columns, rows, table.truncated, round(elapsed, 3))

@@ -16,7 +16,9 @@ The guard is lexical, and errs on refusing. A statement passes when:
    ``/``, ``\\``, ``:``, ``*`` or ``?``, right after FROM, JOIN, a comma of a
    FROM list, DESCRIBE, SHOW, SUMMARIZE or TABLE is refused (DuckDB would read
    ``FROM 'x.csv'`` or ``FROM "x.parquet"`` as a file);
-6. the DuckLake catalog's own tables (``__ducklake_metadata_*``) stay hidden.
+6. the DuckLake catalog's own tables (``__ducklake_metadata_*``) stay hidden;
+7. so do the access-control tables (``auth_*``: users, tokens, grants, audit),
+   for every caller, admins included (admins read the audit through its API).
 
 Behind this guard the reader's database instance has external access switched
 off and its configuration locked (:mod:`runstream.query.lake_bridge`), and runs
@@ -220,6 +222,8 @@ def _check_tokens(body: list[_Tok]) -> None:
                 raise _reject("reading files is not allowed: query the lake's tables", tok.pos)
         if tok.kind in ("word", "ident") and tok.text.lower().startswith("__ducklake_metadata"):
             raise _reject("the lake catalog's internal tables are not queryable", tok.pos)
+        if tok.kind in ("word", "ident") and tok.text.lower().startswith("auth_"):
+            raise _reject("the access-control tables are not queryable", tok.pos)
         if tok.kind == "word" and upper in _FORBIDDEN_WORDS:
             raise _reject(f"{upper} is not allowed: the SQL endpoint is read-only", tok.pos)
         # A subquery inside a call's parentheses (ARRAY(SELECT ...), or FROM-first

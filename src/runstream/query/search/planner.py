@@ -26,8 +26,9 @@ trusts:
 
 from __future__ import annotations
 
+import dataclasses
 import enum
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -83,6 +84,18 @@ class RunSearch:
     order_by: tuple[OrderKey, ...]
     view_type: ViewType
     max_results: int
+    caller: str = ""
+
+    def restricted(self, readable: Callable[[str], bool], caller: str) -> RunSearch:
+        """The same search over only the experiments ``readable`` allows, for ``caller``.
+
+        Access control happens here, before any executor runs: a hidden
+        experiment's runs are outside the search, so no filter, order, count or
+        page can reach them; and the caller is part of the fingerprint, so a page
+        token minted for one caller is refused for another.
+        """
+        kept = tuple(e for e in self.experiment_ids if readable(e))
+        return dataclasses.replace(self, experiment_ids=kept, caller=caller)
 
     @property
     def sort_keys(self) -> tuple[OrderKey, ...]:
@@ -94,7 +107,11 @@ class RunSearch:
     @property
     def fingerprint(self) -> str:
         """Hash of what decides the result order; page size may change between pages."""
-        canonical = repr((self.experiment_ids, self.filter, self.sort_keys, self.view_type.name))
+        parts: tuple[object, ...] = (
+            self.experiment_ids, self.filter, self.sort_keys, self.view_type.name
+        )
+        # Without access control the caller is empty, and tokens stay as they were.
+        canonical = repr((*parts, self.caller) if self.caller else parts)
         return fingerprint(canonical)
 
     def cursor(self, page_token: str | None) -> Cursor | None:

@@ -16,6 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from runstream.config import Settings
+from runstream.query.http.access import Access, AccessDep
 from runstream.query.http.deps import SessionDep, SettingsDep
 from runstream.query.http.errors import answer_for_status, error_body
 from runstream.query.http.mlflow import registry, tracking
@@ -23,7 +24,7 @@ from runstream.query.http.mlflow.args import Args, read_args
 from runstream.query.http.schemas.common import json_response
 from runstream.query.read.port import ReadSession
 
-Handler = Callable[[ReadSession, Args, Settings], dict[str, Any]]
+Handler = Callable[[ReadSession, Args, Settings, Access], dict[str, Any]]
 
 PREFIXES = ("/api/2.0/mlflow", "/ajax-api/2.0/mlflow")
 
@@ -57,9 +58,11 @@ READ_ONLY_MESSAGE = (
 
 
 def _endpoint(handler: Handler) -> Callable[..., Awaitable[Response]]:
-    async def endpoint(request: Request, session: SessionDep, settings: SettingsDep) -> Response:
+    async def endpoint(
+        request: Request, session: SessionDep, settings: SettingsDep, access: AccessDep
+    ) -> Response:
         args = await read_args(request)
-        return json_response(await run_in_threadpool(handler, session, args, settings))
+        return json_response(await run_in_threadpool(handler, session, args, settings, access))
 
     endpoint.__name__ = f"mlflow_{handler.__name__}"
     endpoint.__doc__ = handler.__doc__

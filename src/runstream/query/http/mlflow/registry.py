@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from runstream.config import Settings
+from runstream.events import ResourceType
+from runstream.query.http.access import Access
 from runstream.query.http.mlflow import convert
 from runstream.query.http.mlflow.args import Args
 from runstream.query.read import registry as reader
@@ -16,6 +18,9 @@ MAX_VERSIONS_PAGE = 200_000
 DEFAULT_VERSIONS_PAGE = 10_000
 
 
+MODEL = ResourceType.REGISTERED_MODEL
+
+
 def _version_number(args: Args) -> int:
     version = args.integer("version", low=1, high=2**31 - 1)
     if version is None:
@@ -24,7 +29,9 @@ def _version_number(args: Args) -> int:
     return version
 
 
-def search_registered_models(session: ReadSession, args: Args, _s: Settings) -> dict[str, Any]:
+def search_registered_models(
+    session: ReadSession, args: Args, _s: Settings, access: Access
+) -> dict[str, Any]:
     """``registered-models/search``."""
     page = reader.search_models(
         session,
@@ -32,6 +39,8 @@ def search_registered_models(session: ReadSession, args: Args, _s: Settings) -> 
         order_by=args.strings("order_by", limit=8),
         max_results=args.integer("max_results", default=100, low=1, high=MAX_MODELS_PAGE) or 100,
         page_token=args.text("page_token"),
+        scope=access.models,
+        caller=access.caller,
     )
     out: dict[str, Any] = {"registered_models": [convert.registered_model(m) for m in page.items]}
     if page.next_page_token:
@@ -39,27 +48,39 @@ def search_registered_models(session: ReadSession, args: Args, _s: Settings) -> 
     return out
 
 
-def get_registered_model(session: ReadSession, args: Args, _s: Settings) -> dict[str, Any]:
+def get_registered_model(
+    session: ReadSession, args: Args, _s: Settings, access: Access
+) -> dict[str, Any]:
     """``registered-models/get``."""
-    model = reader.get_model(session, args.required("name"))
+    name = args.required("name")
+    access.require(MODEL, name)
+    model = reader.get_model(session, name)
     return {"registered_model": convert.registered_model(model)}
 
 
-def get_latest_versions(session: ReadSession, args: Args, _s: Settings) -> dict[str, Any]:
+def get_latest_versions(
+    session: ReadSession, args: Args, _s: Settings, access: Access
+) -> dict[str, Any]:
     """``registered-models/get-latest-versions``."""
-    versions = reader.latest_versions(
-        session, args.required("name"), args.strings("stages", limit=8)
-    )
+    name = args.required("name")
+    access.require(MODEL, name)
+    versions = reader.latest_versions(session, name, args.strings("stages", limit=8))
     return {"model_versions": [convert.model_version(v) for v in versions]}
 
 
-def get_model_version_by_alias(session: ReadSession, args: Args, _s: Settings) -> dict[str, Any]:
+def get_model_version_by_alias(
+    session: ReadSession, args: Args, _s: Settings, access: Access
+) -> dict[str, Any]:
     """``registered-models/alias`` (GET)."""
-    version = reader.version_by_alias(session, args.required("name"), args.required("alias"))
+    name = args.required("name")
+    access.require(MODEL, name)
+    version = reader.version_by_alias(session, name, args.required("alias"))
     return {"model_version": convert.model_version(version)}
 
 
-def search_model_versions(session: ReadSession, args: Args, _s: Settings) -> dict[str, Any]:
+def search_model_versions(
+    session: ReadSession, args: Args, _s: Settings, access: Access
+) -> dict[str, Any]:
     """``model-versions/search``."""
     size = (
         args.integer("max_results", default=DEFAULT_VERSIONS_PAGE, low=1, high=MAX_VERSIONS_PAGE)
@@ -71,6 +92,8 @@ def search_model_versions(session: ReadSession, args: Args, _s: Settings) -> dic
         order_by=args.strings("order_by", limit=8),
         max_results=size,
         page_token=args.text("page_token"),
+        scope=access.models,
+        caller=access.caller,
     )
     out: dict[str, Any] = {"model_versions": [convert.model_version(v) for v in page.items]}
     if page.next_page_token:
@@ -78,17 +101,23 @@ def search_model_versions(session: ReadSession, args: Args, _s: Settings) -> dic
     return out
 
 
-def get_model_version(session: ReadSession, args: Args, _s: Settings) -> dict[str, Any]:
+def get_model_version(
+    session: ReadSession, args: Args, _s: Settings, access: Access
+) -> dict[str, Any]:
     """``model-versions/get``."""
-    version = reader.get_version(session, args.required("name"), _version_number(args))
+    name = args.required("name")
+    access.require(MODEL, name)
+    version = reader.get_version(session, name, _version_number(args))
     return {"model_version": convert.model_version(version)}
 
 
 def get_model_version_download_uri(
-    session: ReadSession, args: Args, _s: Settings
+    session: ReadSession, args: Args, _s: Settings, access: Access
 ) -> dict[str, Any]:
     """``model-versions/get-download-uri``: the version's source."""
-    version = reader.get_version(session, args.required("name"), _version_number(args))
+    name = args.required("name")
+    access.require(MODEL, name)
+    version = reader.get_version(session, name, _version_number(args))
     return {"artifact_uri": version.row.source or ""}
 
 

@@ -6,6 +6,8 @@ from typing import Any
 
 from runstream.config import Settings
 from runstream.errors import ValidationError
+from runstream.events import ResourceType
+from runstream.query.http.access import Access
 from runstream.query.http.mlflow import convert
 from runstream.query.http.mlflow.args import Args
 from runstream.query.read import experiments as exp_reader
@@ -24,7 +26,9 @@ MAX_ARTIFACTS_PAGE = 1000
 _RUN_ID = ("run_uuid",)
 
 
-def search_experiments(session: ReadSession, args: Args, _settings: Settings) -> dict[str, Any]:
+def search_experiments(
+    session: ReadSession, args: Args, _settings: Settings, access: Access
+) -> dict[str, Any]:
     """``experiments/search``."""
     page = exp_reader.search_experiments(
         session,
@@ -34,6 +38,8 @@ def search_experiments(session: ReadSession, args: Args, _settings: Settings) ->
         max_results=args.integer("max_results", default=1000, low=1, high=MAX_RESULTS_LIMIT)
         or 1000,
         page_token=args.text("page_token"),
+        scope=access.experiments,
+        caller=access.caller,
     )
     out: dict[str, Any] = {"experiments": [convert.experiment(e) for e in page.items]}
     if page.next_page_token:
@@ -41,24 +47,37 @@ def search_experiments(session: ReadSession, args: Args, _settings: Settings) ->
     return out
 
 
-def get_experiment(session: ReadSession, args: Args, _settings: Settings) -> dict[str, Any]:
+def get_experiment(
+    session: ReadSession, args: Args, _settings: Settings, access: Access
+) -> dict[str, Any]:
     """``experiments/get``."""
-    exp = exp_reader.get_experiment(session, args.required("experiment_id"))
+    experiment_id = args.required("experiment_id")
+    access.require(ResourceType.EXPERIMENT, experiment_id)
+    exp = exp_reader.get_experiment(session, experiment_id)
     return {"experiment": convert.experiment(exp)}
 
 
-def get_experiment_by_name(session: ReadSession, args: Args, _settings: Settings) -> dict[str, Any]:
+def get_experiment_by_name(
+    session: ReadSession, args: Args, _settings: Settings, access: Access
+) -> dict[str, Any]:
     """``experiments/get-by-name``."""
     exp = exp_reader.get_experiment_by_name(session, args.required("experiment_name"))
+    access.require(ResourceType.EXPERIMENT, exp.row.experiment_id)
     return {"experiment": convert.experiment(exp)}
 
 
-def get_run(session: ReadSession, args: Args, _settings: Settings) -> dict[str, Any]:
+def get_run(
+    session: ReadSession, args: Args, _settings: Settings, access: Access
+) -> dict[str, Any]:
     """``runs/get``."""
-    return {"run": convert.run(run_reader.get_run(session, args.required("run_id", _RUN_ID)))}
+    run_id = args.required("run_id", _RUN_ID)
+    access.require_runs(session, [run_id])
+    return {"run": convert.run(run_reader.get_run(session, run_id))}
 
 
-def search_runs(session: ReadSession, args: Args, _settings: Settings) -> dict[str, Any]:
+def search_runs(
+    session: ReadSession, args: Args, _settings: Settings, access: Access
+) -> dict[str, Any]:
     """``runs/search``: MLflow's filter grammar, order_by and page tokens."""
     search = plan_search(
         args.strings("experiment_ids", limit=1000),
@@ -67,17 +86,20 @@ def search_runs(session: ReadSession, args: Args, _settings: Settings) -> dict[s
         args.text("run_view_type") or "ACTIVE_ONLY",
         args.integer("max_results", default=MAX_RESULTS_DEFAULT, low=1, high=MAX_RESULTS_LIMIT),
     )
-    page = run_reader.search_runs(session, search, args.text("page_token"))
+    page = run_reader.search_runs(session, access.restrict(search), args.text("page_token"))
     out: dict[str, Any] = {"runs": [convert.run(r) for r in page.items]}
     if page.next_page_token:
         out["next_page_token"] = page.next_page_token
     return out
 
 
-def get_metric_history(session: ReadSession, args: Args, _settings: Settings) -> dict[str, Any]:
+def get_metric_history(
+    session: ReadSession, args: Args, _settings: Settings, access: Access
+) -> dict[str, Any]:
     """``metrics/get-history``: every point, paged when ``max_results`` is given."""
     run_id = args.required("run_id", _RUN_ID)
     key = args.required("metric_key")
+    access.require_runs(session, [run_id])
     run_reader.get_run(session, run_id, run_reader.Columns(params=[], metrics=[], tags=[]))
     page = full_history(
         session,
@@ -93,7 +115,7 @@ def get_metric_history(session: ReadSession, args: Args, _settings: Settings) ->
 
 
 def get_metric_history_bulk_interval(
-    session: ReadSession, args: Args, _settings: Settings
+    session: ReadSession, args: Args, _settings: Settings, access: Access
 ) -> dict[str, Any]:
     """``metrics/get-history-bulk-interval``: many runs of one metric, thinned in the lake.
 
@@ -105,6 +127,7 @@ def get_metric_history_bulk_interval(
     if not run_ids:
         raise ValidationError("Missing value for required parameter 'run_ids'.")
     key = args.required("metric_key")
+    access.require_runs(session, run_ids)
     start = args.integer("start_step", low=-(2**63), high=2**63 - 1)
     end = args.integer("end_step", low=-(2**63), high=2**63 - 1)
     if (start is None) != (end is None):
@@ -132,11 +155,15 @@ def get_metric_history_bulk_interval(
     return {"metrics": metrics}
 
 
-def list_artifacts_handler(session: ReadSession, args: Args, settings: Settings) -> dict[str, Any]:
+def list_artifacts_handler(
+    session: ReadSession, args: Args, settings: Settings, access: Access
+) -> dict[str, Any]:
     """``artifacts/list``: one directory level of a run's artifacts."""
+    run_id = args.required("run_id", _RUN_ID)
+    access.require_runs(session, [run_id])
     root, page = list_artifacts(
         session,
-        args.required("run_id", _RUN_ID),
+        run_id,
         args.text("path"),
         bucket=settings.artifacts_bucket,
         max_results=MAX_ARTIFACTS_PAGE,

@@ -9,6 +9,7 @@ def native_routers() -> list[APIRouter]:
     """Every router of the native API, health and metrics included."""
     from runstream.query.http.routes import (
         artifacts,
+        auth,
         compare,
         experiments,
         health,
@@ -31,6 +32,7 @@ def native_routers() -> list[APIRouter]:
         registry.router,
         sql.router,
         live.router,
+        auth.router,
     ]
 
 

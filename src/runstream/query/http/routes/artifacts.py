@@ -16,6 +16,7 @@ from fastapi import APIRouter, Query
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response, StreamingResponse
 
+from runstream.query.http.access import AccessDep
 from runstream.query.http.deps import SessionDep, SettingsDep, StoreDep
 from runstream.query.http.schemas.artifacts import ArtifactsPage, PresignedUrl, artifacts_page_json
 from runstream.query.http.schemas.common import json_response
@@ -23,12 +24,14 @@ from runstream.query.read.artifacts import list_artifacts, locate_artifact
 
 router = APIRouter(prefix="/api/v1/runs/{run_id}/artifacts", tags=["artifacts"])
 _INLINE_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp", "text/plain")
+PRESIGN_MAX_S_WITH_AUTH = 300
 _PATH = Query(max_length=4096, description="path relative to the run's artifact root")
 
 
 @router.get("", response_model=ArtifactsPage, summary="List artifacts")
 def get_artifacts(
     session: SessionDep,
+    access: AccessDep,
     settings: SettingsDep,
     run_id: str,
     path: Annotated[str | None, _PATH] = None,
@@ -37,6 +40,7 @@ def get_artifacts(
     page_token: Annotated[str | None, Query(max_length=4096)] = None,
 ) -> Response:
     """Files and directories right under ``path`` (every file below it with ``recursive``)."""
+    access.require_runs(session, [run_id])
     root, page = list_artifacts(
         session,
         run_id,
@@ -58,6 +62,7 @@ def _primed(chunks: Iterator[bytes]) -> Iterator[bytes]:
 @router.get("/download", summary="Download one artifact (streamed)")
 async def download_artifact(
     session: SessionDep,
+    access: AccessDep,
     settings: SettingsDep,
     store: StoreDep,
     run_id: str,
@@ -65,6 +70,7 @@ async def download_artifact(
     inline: bool = False,
 ) -> Response:
     """Stream one artifact file from the object store."""
+    await run_in_threadpool(access.require_runs, session, [run_id])
     obj = await run_in_threadpool(locate_artifact, session, run_id, path, settings.artifacts_bucket)
     chunks = await run_in_threadpool(_primed, store.iter_object(obj.bucket, obj.key))
     name = quote(obj.path.rsplit("/", 1)[-1], safe="")
@@ -84,13 +90,21 @@ async def download_artifact(
 @router.get("/presign", response_model=PresignedUrl, summary="Presigned download URL")
 def presign_artifact(
     session: SessionDep,
+    access: AccessDep,
     settings: SettingsDep,
     store: StoreDep,
     run_id: str,
     path: Annotated[str, _PATH],
     expires_in: Annotated[int, Query(ge=1, le=7 * 24 * 3600)] = 3600,
 ) -> Response:
-    """A URL that downloads the artifact straight from the object store, for a while."""
+    """A URL that downloads the artifact straight from the object store, for a while.
+
+    The URL is signed for this one object; with auth on it lives at most
+    ``PRESIGN_MAX_S_WITH_AUTH`` seconds, whatever was asked.
+    """
+    access.require_runs(session, [run_id])
+    if settings.auth:
+        expires_in = min(expires_in, PRESIGN_MAX_S_WITH_AUTH)
     obj = locate_artifact(session, run_id, path, settings.artifacts_bucket)
     url = store.presigned_get_url(obj.bucket, obj.key, expires_s=expires_in)
     return json_response(

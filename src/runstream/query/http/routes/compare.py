@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 from starlette.responses import Response
 
+from runstream.query.http.access import Access, AccessDep
 from runstream.query.http.deps import SessionDep
 from runstream.query.http.schemas.common import json_response
 from runstream.query.http.schemas.metrics import CompareResponse, compare_json
@@ -26,7 +27,8 @@ class CompareIn(BaseModel):
     x_axis: XAxis = XAxis.STEP
 
 
-def _compare(session: SessionDep, body: CompareIn) -> Response:
+def _compare(session: SessionDep, access: Access, body: CompareIn) -> Response:
+    access.require_runs(session, body.run_ids)
     points = body.history_points if body.history_points == 0 else max(body.history_points, 4)
     result = compare_runs(
         session,
@@ -39,14 +41,15 @@ def _compare(session: SessionDep, body: CompareIn) -> Response:
 
 
 @router.post("", response_model=CompareResponse, summary="Compare runs")
-def post_compare(session: SessionDep, body: CompareIn) -> Response:
+def post_compare(session: SessionDep, access: AccessDep, body: CompareIn) -> Response:
     """Params that differ and that agree, latest metrics, optional downsampled histories."""
-    return _compare(session, body)
+    return _compare(session, access, body)
 
 
 @router.get("", response_model=CompareResponse, summary="Compare runs (query string)")
 def get_compare(
     session: SessionDep,
+    access: AccessDep,
     run_id: Annotated[list[str], Query(min_length=1, max_length=MAX_COMPARE_RUNS)],
     metric_key: Annotated[list[str] | None, Query(max_length=1000)] = None,
     history_points: Annotated[int, Query(ge=0, le=MAX_POINTS)] = 0,
@@ -56,7 +59,7 @@ def get_compare(
     body = CompareIn(
         run_ids=run_id, metric_keys=metric_key, history_points=history_points, x_axis=x_axis
     )
-    return _compare(session, body)
+    return _compare(session, access, body)
 
 
 __all__ = ["router"]

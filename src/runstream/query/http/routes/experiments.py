@@ -7,6 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from starlette.responses import Response
 
+from runstream.events import ResourceType
+from runstream.query.http.access import AccessDep
 from runstream.query.http.deps import SessionDep
 from runstream.query.http.schemas.common import json_response
 from runstream.query.http.schemas.experiments import (
@@ -24,6 +26,7 @@ MAX_RESULTS_LIMIT = 50_000
 @router.get("", response_model=ExperimentsPage, summary="Search experiments")
 def search_experiments(
     session: SessionDep,
+    access: AccessDep,
     filter: Annotated[
         str | None,
         Query(max_length=65_536, description="e.g. name LIKE 'vision%' AND tags.team = 'x'"),
@@ -41,20 +44,24 @@ def search_experiments(
         view=view_type,
         max_results=max_results,
         page_token=page_token,
+        scope=access.experiments,
+        caller=access.caller,
     )
     return json_response(experiments_page_json(page, session.snapshot_id))
 
 
 @router.get("/by-name/{name:path}", response_model=ExperimentResponse, summary="Experiment by name")
-def get_experiment_by_name(session: SessionDep, name: str) -> Response:
+def get_experiment_by_name(session: SessionDep, access: AccessDep, name: str) -> Response:
     """The experiment named ``name`` (404 if none)."""
     exp = reader.get_experiment_by_name(session, name)
+    access.require(ResourceType.EXPERIMENT, exp.row.experiment_id)
     return json_response({**experiment_json(exp), "snapshot_id": session.snapshot_id})
 
 
 @router.get("/{experiment_id}", response_model=ExperimentResponse, summary="Experiment by id")
-def get_experiment(session: SessionDep, experiment_id: str) -> Response:
+def get_experiment(session: SessionDep, access: AccessDep, experiment_id: str) -> Response:
     """One experiment (404 if none)."""
+    access.require(ResourceType.EXPERIMENT, experiment_id)
     exp = reader.get_experiment(session, experiment_id)
     return json_response({**experiment_json(exp), "snapshot_id": session.snapshot_id})
 

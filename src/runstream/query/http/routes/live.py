@@ -19,6 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response, StreamingResponse
 
 from runstream.errors import ServiceError, ValidationError
+from runstream.query.http.access import Access, AccessDep
 from runstream.query.http.deps import AppState, StateDep
 from runstream.query.http.schemas.common import json_response
 from runstream.query.live.cursor import parse_cursor
@@ -38,13 +39,19 @@ def _tail(state: AppState) -> LogTail:
 
 
 async def _request(
-    state: AppState, tail: LogTail, run_ids: list[str], cursor: str | None, snapshot: int | None
+    state: AppState,
+    access: Access,
+    tail: LogTail,
+    run_ids: list[str],
+    cursor: str | None,
+    snapshot: int | None,
 ) -> LiveRequest:
     runs = tuple(dict.fromkeys(run_ids))
     partitions = sorted({await tail.partition_of(r) for r in runs})
 
     def read() -> tuple[dict[int, int], int]:
         with state.lake.session() as session:
+            access.require_runs(session, runs)
             return lake_offsets(session, tail.topic, partitions, snapshot)
 
     held, read_at = await run_in_threadpool(read)
@@ -63,12 +70,13 @@ async def _request(
 async def _stream(
     request: Request,
     state: AppState,
+    access: Access,
     run_ids: list[str],
     cursor: str | None,
     snapshot: int | None,
 ) -> Response:
     tail = _tail(state)
-    live = await _request(state, tail, run_ids, cursor, snapshot)
+    live = await _request(state, access, tail, run_ids, cursor, snapshot)
     return StreamingResponse(
         live_frames(tail, live, request.is_disconnected),
         media_type="text/event-stream",
@@ -80,18 +88,21 @@ async def _stream(
 async def run_live(
     request: Request,
     state: StateDep,
+    access: AccessDep,
     run_id: str,
     snapshot: Annotated[int | None, Query(ge=0, lt=2**63)] = None,
     last_event_id: Annotated[str | None, Query()] = None,
     last_event_header: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
 ) -> Response:
     """Server-Sent Events of one run's new metric points, before the lake has them."""
-    return await _stream(request, state, [run_id], last_event_header or last_event_id, snapshot)
+    cursor = last_event_header or last_event_id
+    return await _stream(request, state, access, [run_id], cursor, snapshot)
 
 
 @router.get("/api/v1/runs/{run_id}/live/position", summary="Where the lake is in a run's log")
 async def run_live_position(
     state: StateDep,
+    access: AccessDep,
     run_id: str,
     snapshot: Annotated[int | None, Query(ge=0, lt=2**63)] = None,
 ) -> Response:
@@ -101,7 +112,7 @@ async def run_live_position(
     this offset and drops the others: the lake's answer has them.
     """
     tail = _tail(state)
-    live = await _request(state, tail, [run_id], None, snapshot)
+    live = await _request(state, access, tail, [run_id], None, snapshot)
     return json_response(
         {
             "run_id": run_id,
@@ -116,13 +127,15 @@ async def run_live_position(
 async def runs_live(
     request: Request,
     state: StateDep,
+    access: AccessDep,
     run_id: Annotated[list[str], Query(min_length=1, max_length=MAX_LIVE_RUNS)],
     snapshot: Annotated[int | None, Query(ge=0, lt=2**63)] = None,
     last_event_id: Annotated[str | None, Query()] = None,
     last_event_header: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
 ) -> Response:
     """Server-Sent Events of several runs (one connection for a runs table)."""
-    return await _stream(request, state, run_id, last_event_header or last_event_id, snapshot)
+    cursor = last_event_header or last_event_id
+    return await _stream(request, state, access, run_id, cursor, snapshot)
 
 
 __all__ = ["MAX_LIVE_RUNS", "router"]

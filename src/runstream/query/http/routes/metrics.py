@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field, model_validator
 from starlette.responses import Response
 
+from runstream.query.http.access import AccessDep
 from runstream.query.http.deps import SessionDep
 from runstream.query.http.schemas.common import json_response
 from runstream.query.http.schemas.metrics import HistoriesResponse, histories_json
@@ -49,8 +50,9 @@ class HistoryIn(BaseModel):
 
 
 @router.post("/api/v1/metrics/history", response_model=HistoriesResponse, summary="Histories")
-def post_histories(session: SessionDep, body: HistoryIn) -> Response:
+def post_histories(session: SessionDep, access: AccessDep, body: HistoryIn) -> Response:
     """Histories of several runs and keys in one call (bucketed min/max, first and last kept)."""
+    access.require_runs(session, body.run_ids)
     return json_response(histories_json(histories(session, body.request()), session.snapshot_id))
 
 
@@ -61,6 +63,7 @@ def post_histories(session: SessionDep, body: HistoryIn) -> Response:
 )
 def get_history(
     session: SessionDep,
+    access: AccessDep,
     run_id: str,
     key: Annotated[list[str], Query(min_length=1, max_length=MAX_KEYS)],
     max_points: Annotated[int, Query(ge=MIN_POINTS, le=MAX_POINTS)] = 1000,
@@ -69,6 +72,7 @@ def get_history(
     max_step: Annotated[int | None, Query(ge=-(2**63), lt=2**63)] = None,
 ) -> Response:
     """History of one run's metric(s) (``key`` may repeat), downsampled to ``max_points``."""
+    access.require_runs(session, [run_id])
     body = HistoryIn(
         run_ids=[run_id],
         keys=key,

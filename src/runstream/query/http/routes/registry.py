@@ -8,6 +8,8 @@ from fastapi import APIRouter, Query
 from starlette.responses import Response
 
 from runstream.errors import NotFoundError
+from runstream.events import ResourceType
+from runstream.query.http.access import AccessDep
 from runstream.query.http.deps import SessionDep
 from runstream.query.http.schemas.common import json_response
 from runstream.query.http.schemas.registry import (
@@ -25,6 +27,9 @@ from runstream.query.http.schemas.registry import (
     versions_page_json,
 )
 from runstream.query.read import registry as reader
+from runstream.query.read.model_uri import parse_model_uri
+
+MODEL = ResourceType.REGISTERED_MODEL
 
 router = APIRouter(prefix="/api/v1", tags=["registry"])
 _FILTER = Query(max_length=65_536)
@@ -34,6 +39,7 @@ _TOKEN = Query(max_length=4096)
 @router.get("/registered-models", response_model=RegisteredModelsPage, summary="Search models")
 def search_models(
     session: SessionDep,
+    access: AccessDep,
     filter: Annotated[str | None, _FILTER] = None,
     order_by: Annotated[list[str] | None, Query(max_length=8)] = None,
     max_results: Annotated[int, Query(ge=1, le=1000)] = 100,
@@ -46,6 +52,8 @@ def search_models(
         order_by=order_by,
         max_results=max_results,
         page_token=page_token,
+        scope=access.models,
+        caller=access.caller,
     )
     return json_response(models_page_json(page, session.snapshot_id))
 
@@ -53,8 +61,11 @@ def search_models(
 @router.get(
     "/registered-models/{name}", response_model=RegisteredModelResponse, summary="Get a model"
 )
-def get_model(session: SessionDep, name: str) -> Response:
+def get_model(
+    session: SessionDep,
+    access: AccessDep, name: str) -> Response:
     """One model with its tags, aliases and the latest version of each stage."""
+    access.require(MODEL, name)
     model = reader.get_model(session, name)
     return json_response({**model_json(model), "snapshot_id": session.snapshot_id})
 
@@ -64,6 +75,7 @@ def get_model(session: SessionDep, name: str) -> Response:
 )
 def model_versions(
     session: SessionDep,
+    access: AccessDep,
     name: str,
     filter: Annotated[str | None, _FILTER] = None,
     order_by: Annotated[list[str] | None, Query(max_length=8)] = None,
@@ -71,6 +83,7 @@ def model_versions(
     page_token: Annotated[str | None, _TOKEN] = None,
 ) -> Response:
     """Live versions of one model."""
+    access.require(MODEL, name)
     page = reader.search_versions(
         session,
         filter_string=filter,
@@ -78,6 +91,7 @@ def model_versions(
         max_results=max_results,
         page_token=page_token,
         name=name,
+        caller=access.caller,
     )
     return json_response(versions_page_json(page, session.snapshot_id))
 
@@ -87,8 +101,11 @@ def model_versions(
     response_model=ModelVersionResponse,
     summary="Get a version",
 )
-def get_version(session: SessionDep, name: str, version: int) -> Response:
+def get_version(
+    session: SessionDep,
+    access: AccessDep, name: str, version: int) -> Response:
     """One model version."""
+    access.require(MODEL, name)
     found = reader.get_version(session, name, version)
     return json_response({**version_json(found), "snapshot_id": session.snapshot_id})
 
@@ -98,8 +115,11 @@ def get_version(session: SessionDep, name: str, version: int) -> Response:
     response_model=StageHistoryResponse,
     summary="Stage history",
 )
-def stage_history(session: SessionDep, name: str, version: int) -> Response:
+def stage_history(
+    session: SessionDep,
+    access: AccessDep, name: str, version: int) -> Response:
     """Every stage change of one version, oldest first."""
+    access.require(MODEL, name)
     reader.get_version(session, name, version)
     transitions = reader.stage_history(session, name, version)
     return json_response(stage_history_json(name, version, transitions, session.snapshot_id))
@@ -110,8 +130,11 @@ def stage_history(session: SessionDep, name: str, version: int) -> Response:
     response_model=ModelVersionResponse,
     summary="Latest version in a stage",
 )
-def version_in_stage(session: SessionDep, name: str, stage: str) -> Response:
+def version_in_stage(
+    session: SessionDep,
+    access: AccessDep, name: str, stage: str) -> Response:
     """The highest live version in ``stage`` (None, Staging, Production, Archived)."""
+    access.require(MODEL, name)
     found = reader.latest_versions(session, name, [stage])
     if not found:
         raise NotFoundError(f"Registered model {name!r} has no version in stage {stage}")
@@ -123,8 +146,11 @@ def version_in_stage(session: SessionDep, name: str, stage: str) -> Response:
     response_model=ModelVersionResponse,
     summary="Version by alias",
 )
-def version_by_alias(session: SessionDep, name: str, alias: str) -> Response:
+def version_by_alias(
+    session: SessionDep,
+    access: AccessDep, name: str, alias: str) -> Response:
     """The version an alias points at."""
+    access.require(MODEL, name)
     found = reader.version_by_alias(session, name, alias)
     return json_response({**version_json(found), "snapshot_id": session.snapshot_id})
 
@@ -132,6 +158,7 @@ def version_by_alias(session: SessionDep, name: str, alias: str) -> Response:
 @router.get("/model-versions", response_model=ModelVersionsPage, summary="Search versions")
 def search_versions(
     session: SessionDep,
+    access: AccessDep,
     filter: Annotated[str | None, _FILTER] = None,
     order_by: Annotated[list[str] | None, Query(max_length=8)] = None,
     max_results: Annotated[int, Query(ge=1, le=10_000)] = 1000,
@@ -144,6 +171,8 @@ def search_versions(
         order_by=order_by,
         max_results=max_results,
         page_token=page_token,
+        scope=access.models,
+        caller=access.caller,
     )
     return json_response(versions_page_json(page, session.snapshot_id))
 
@@ -153,16 +182,22 @@ def search_versions(
     response_model=ModelVersionResponse,
     summary="Version by SDK request id",
 )
-def version_by_request(session: SessionDep, request_id: str) -> Response:
+def version_by_request(
+    session: SessionDep,
+    access: AccessDep, request_id: str) -> Response:
     """The version a ``registry.version_requested`` event created; 404 until numbered."""
     found = reader.version_by_request(session, request_id)
+    access.require(MODEL, found.row.name)
     return json_response({**version_json(found), "snapshot_id": session.snapshot_id})
 
 
 @router.get("/registry/resolve", response_model=ResolvedModelResponse, summary="Resolve a URI")
-def resolve(session: SessionDep, uri: Annotated[str, Query(max_length=2048)]) -> Response:
+def resolve(
+    session: SessionDep,
+    access: AccessDep, uri: Annotated[str, Query(max_length=2048)]) -> Response:
     """Resolve ``models:/name/3``, ``models:/name/Production``, ``models:/name@alias``
     or ``models:/name/latest``."""
+    access.require(MODEL, parse_model_uri(uri).name)
     return json_response(resolved_json(reader.resolve(session, uri), session.snapshot_id))
 
 

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 from starlette.responses import Response
 
+from runstream.query.http.access import Access, AccessDep
 from runstream.query.http.deps import SessionDep
 from runstream.query.http.schemas.common import json_response
 from runstream.query.http.schemas.runs import RunResponse, RunsPage, run_json, runs_page_json
@@ -46,7 +47,7 @@ def _experiment_ids(session: ReadSession, ids: list[str], names: list[str]) -> l
     return [*ids, *(get_experiment_by_name(session, n).row.experiment_id for n in names)]
 
 
-def _search(session: ReadSession, body: RunSearchIn) -> Response:
+def _search(session: ReadSession, access: Access, body: RunSearchIn) -> Response:
     search = plan_search(
         _experiment_ids(session, body.experiment_ids, body.experiment_names),
         body.filter,
@@ -54,25 +55,27 @@ def _search(session: ReadSession, body: RunSearchIn) -> Response:
         body.view_type,
         body.max_results,
     )
+    search = access.restrict(search)
     cols = reader.Columns(body.columns.params, body.columns.metrics, body.columns.tags)
     page = reader.search_runs(session, search, body.page_token, cols)
     return json_response(runs_page_json(page, session.snapshot_id))
 
 
 @router.post("/search", response_model=RunsPage, summary="Search runs")
-def search_runs(session: SessionDep, body: RunSearchIn) -> Response:
+def search_runs(session: SessionDep, access: AccessDep, body: RunSearchIn) -> Response:
     """Runs matching an MLflow filter, in ``order_by`` order (default: newest first).
 
     Beyond MLflow: ``OR`` and parentheses, ``IS [NOT] NULL`` on params and tags,
     ``[NOT] IN`` on params and tags, and a metric's summary after a quoted key
     (``metrics.`loss`.min < 0.1``, ``.max``, ``.count``).
     """
-    return _search(session, body)
+    return _search(session, access, body)
 
 
 @router.get("/search", response_model=RunsPage, summary="Search runs (query string)")
 def search_runs_get(
     session: SessionDep,
+    access: AccessDep,
     experiment_id: Annotated[list[str], Query(max_length=1000)] = [],  # noqa: B006
     experiment_name: Annotated[list[str], Query(max_length=1000)] = [],  # noqa: B006
     filter: Annotated[str, Query(max_length=262_144)] = "",
@@ -95,12 +98,13 @@ def search_runs_get(
         view_type=view_type,
         columns=ColumnsIn(params=param, metrics=metric, tags=tag),
     )
-    return _search(session, body)
+    return _search(session, access, body)
 
 
 @router.get("/{run_id}", response_model=RunResponse, summary="Run detail")
-def get_run(session: SessionDep, run_id: str) -> Response:
+def get_run(session: SessionDep, access: AccessDep, run_id: str) -> Response:
     """A run with its params, tags and the latest value and summary of each metric."""
+    access.require_runs(session, [run_id])
     run = reader.get_run(session, run_id)
     return json_response({**run_json(run), "snapshot_id": session.snapshot_id})
 

@@ -1,0 +1,152 @@
+"""Who is calling and what they may read: one object per request, for every route.
+
+The middleware authenticates the request and leaves the principal and the
+directory it used in the request scope; :func:`get_access` turns them into an
+:class:`Access`. Routes never filter fetched rows: they pass the caller's
+:class:`~runstream.auth.ReadScope` into the reader's query (searches), or check one
+named resource before reading it (run, experiment, model, version). A caller
+without READ gets 403, as MLflow's auth answers; searches just never see what
+is hidden.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from runstream.auth import (
+    EVERYTHING,
+    LOCAL_USER,
+    AuthDirectory,
+    Authenticator,
+    Principal,
+    ReadScope,
+    at_least,
+)
+from runstream.auth.changes import AuthEventSink
+from runstream.errors import PermissionDeniedError
+from runstream.events import Permission, ResourceType
+from runstream.query.read.auth_cache import DirectoryCache
+from runstream.query.read.port import ReadSession
+from runstream.query.search.planner import RunSearch
+
+PRINCIPAL_KEY = "runstream_principal"
+DIRECTORY_KEY = "runstream_directory"
+
+_EXPERIMENTS_OF = (
+    "SELECT DISTINCT experiment_id FROM runs WHERE run_id IN (SELECT unnest(?::VARCHAR[]))"
+)
+
+
+@dataclass(frozen=True)
+class AuthEdge:
+    """What the middleware authenticates with, when auth is on.
+
+    Attributes:
+        authenticator: credentials to principals.
+        directories: the lake's directory, cached.
+        sink: where access-control changes are published (None: read-only server).
+    """
+
+    authenticator: Authenticator
+    directories: DirectoryCache
+    sink: AuthEventSink | None = None
+
+
+@dataclass(frozen=True)
+class Access:
+    """The caller and the directory of this request (None: auth is off, all allowed)."""
+
+    principal: Principal
+    directory: AuthDirectory | None = None
+
+    @property
+    def caller(self) -> str:
+        """The caller's name in fingerprints, "" when auth is off (tokens unchanged)."""
+        return self.principal.username if self.directory is not None else ""
+
+    @property
+    def experiments(self) -> ReadScope:
+        """The experiments the caller may read."""
+        if self.directory is None:
+            return EVERYTHING
+        return self.directory.readable(self.principal, ResourceType.EXPERIMENT)
+
+    @property
+    def models(self) -> ReadScope:
+        """The registered models the caller may read."""
+        if self.directory is None:
+            return EVERYTHING
+        return self.directory.readable(self.principal, ResourceType.REGISTERED_MODEL)
+
+    def permission(self, resource_type: ResourceType, resource_id: str) -> Permission:
+        """The caller's permission on one resource."""
+        if self.directory is None:
+            return Permission.MANAGE
+        return self.directory.permission(self.principal, resource_type, resource_id)
+
+    def require(
+        self, resource_type: ResourceType, resource_id: str, need: Permission = Permission.READ
+    ) -> None:
+        """Raise unless the caller has ``need`` on the resource.
+
+        Raises:
+            PermissionDeniedError: 403, naming the permission needed.
+        """
+        if not at_least(self.permission(resource_type, resource_id), need):
+            kind = "experiment" if resource_type is ResourceType.EXPERIMENT else "registered model"
+            raise PermissionDeniedError(
+                f"Permission denied: {self.principal.username} needs {need} on {kind} "
+                f"{resource_id!r}"
+            )
+
+    def require_admin(self, what: str, need: Permission = Permission.READ) -> None:
+        """Raise unless the caller is an admin whose credential allows ``need`` (or auth is off).
+
+        Raises:
+            PermissionDeniedError: 403.
+        """
+        if self.directory is None:
+            return
+        if not self.principal.is_admin or not at_least(self.principal.cap, need):
+            raise PermissionDeniedError(f"Permission denied: {what} is for admins")
+
+    def require_runs(self, session: ReadSession, run_ids: Sequence[str]) -> None:
+        """Raise unless the caller may read the experiment of every run named (one query).
+
+        Unknown run ids pass here; the reader answers 404 for them.
+
+        Raises:
+            PermissionDeniedError: 403 for a run of a hidden experiment.
+        """
+        if self.directory is None or self.principal.is_admin or not run_ids:
+            return
+        scope = self.experiments
+        for (experiment_id,) in session.fetch(_EXPERIMENTS_OF, [list(run_ids)]):
+            if not scope.permits(str(experiment_id)):
+                raise PermissionDeniedError(
+                    f"Permission denied: {self.principal.username} needs READ on the "
+                    "experiment of a requested run"
+                )
+
+    def restrict(self, search: RunSearch) -> RunSearch:
+        """The run search over only the experiments the caller may read."""
+        if self.directory is None:
+            return search
+        return search.restricted(self.experiments.permits, self.caller)
+
+
+def get_access(request: Request) -> Access:
+    """The request's :class:`Access` (set up by the middleware)."""
+    state = request.scope.get("state", {})
+    principal: Principal = state.get(PRINCIPAL_KEY, LOCAL_USER)
+    directory: AuthDirectory | None = state.get(DIRECTORY_KEY)
+    return Access(principal, directory)
+
+
+AccessDep = Annotated[Access, Depends(get_access)]
+
+__all__ = ["DIRECTORY_KEY", "PRINCIPAL_KEY", "Access", "AccessDep", "AuthEdge", "get_access"]
