@@ -61,7 +61,16 @@ def _airflow(bin_dir: Path, env: dict[str, str], *args: str, timeout: float = 60
                           text=True, timeout=timeout)
     said = f"{done.stdout[-12000:]}\n{done.stderr[-3000:]}"
     assert done.returncode == 0, f"airflow {' '.join(args)}:\n{said}"
-    return done.stdout + done.stderr
+    return done.stdout
+
+
+def _json_list(out: str) -> list[dict[str, object]]:
+    """The JSON list an ``airflow ... -o json`` command printed among its log lines."""
+    for line in reversed(out.splitlines()):
+        if line.startswith("[{") or line.strip() == "[]":
+            value: list[dict[str, object]] = json.loads(line)
+            return value
+    raise AssertionError(f"no JSON list in {out[-3000:]!r}")
 
 
 @pytest.mark.timeout(1800)
@@ -72,14 +81,14 @@ def test_the_wine_dag_trains_registers_and_waits_for_staging(
     home.mkdir()
     env = _airflow_env(running_apps, home)
     providers = _airflow(airflow_bin, env, "providers", "list", "-o", "json")
-    assert any(p.get("package_name") == "runstream" for p in json.loads(
-        providers[providers.index("["): providers.rindex("]") + 1]))
+    assert any(p.get("package_name") == "runstream" for p in _json_list(providers))
     _airflow(airflow_bin, env, "db", "migrate", timeout=300)
     out = _airflow(airflow_bin, env, "dags", "test", "wine_pipeline", "-c", '{"epochs": 3}')
 
     # Every task succeeded, the sensor included.
-    runs_json = _airflow(airflow_bin, env, "dags", "list-runs", "wine_pipeline", "-o", "json")
-    dag_runs = json.loads(runs_json[runs_json.index("["): runs_json.rindex("]") + 1])
+    dag_runs = _json_list(
+        _airflow(airflow_bin, env, "dags", "list-runs", "wine_pipeline", "-o", "json")
+    )
     assert [r["state"] for r in dag_runs] == ["success"], out[-6000:]
     dag_run_id = dag_runs[0]["run_id"]
 
