@@ -83,7 +83,8 @@ def test_the_wine_dag_trains_registers_and_waits_for_staging(
     providers = _airflow(airflow_bin, env, "providers", "list", "-o", "json")
     assert any(p.get("package_name") == "runstream" for p in _json_list(providers))
     _airflow(airflow_bin, env, "db", "migrate", timeout=300)
-    out = _airflow(airflow_bin, env, "dags", "test", "wine_pipeline", "-c", '{"epochs": 3}')
+    out = _airflow(airflow_bin, env, "dags", "test", "wine_pipeline", "-c", '{"epochs": 3}',
+                   timeout=1200)
 
     # Every task succeeded, the sensor included.
     dag_runs = _json_list(
