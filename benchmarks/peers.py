@@ -121,8 +121,13 @@ def _wait_http(url: str, alive: ServiceProcess, timeout_s: float = 120) -> None:
     raise RuntimeError(f"{alive.name} not ready at {url} in {timeout_s}s; log {alive.log_file}")
 
 
-def start_peer(name: str, workdir: Path, port: int | None = None) -> PeerServer:
+def start_peer(
+    name: str, workdir: Path, port: int | None = None, ready_timeout_s: float = 120
+) -> PeerServer:
     """Start MLflow's or FastTrackML's server on ``port`` (default: a free loopback port).
+
+    ``ready_timeout_s`` bounds the wait for its first answer (MLflow's server took 80 s
+    to answer on a 2-core machine under a load average of 40).
 
     Callers starting several systems at once pick all ports in one :func:`free_ports` call
     and pass them in, so two systems never pick the same free port.
@@ -152,7 +157,7 @@ def start_peer(name: str, workdir: Path, port: int | None = None) -> PeerServer:
     process.start()
     url = f"http://127.0.0.1:{port}"
     try:
-        _wait_http(f"{url}{READY_PATH}", process)
+        _wait_http(f"{url}{READY_PATH}", process, ready_timeout_s)
     except BaseException:
         process.stop()
         raise
@@ -207,6 +212,20 @@ class RunstreamServer:
 
 
 PORTS_NEEDED = len(dataclasses.fields(Ports))
+# Where a stack lives (state folder, addresses, catalog, data) is the harness's to
+# choose; every other RUNSTREAM_* setting (batch sizes, timeouts, log level, ...)
+# passes through, so one tuning can be compared with another.
+LOCATION_SETTINGS = (
+    "RUNSTREAM_HOME", "RUNSTREAM_HOST", "RUNSTREAM_PORT_", "RUNSTREAM_KAFKA_BOOTSTRAP",
+    "RUNSTREAM_LAKE_CATALOG", "RUNSTREAM_LAKE_DATA_PATH", "RUNSTREAM_TRACKING_URI",
+    "RUNSTREAM_TOPIC_PREFIX", "RUNSTREAM_TEST_",
+)
+
+
+def tuning_env(environ: dict[str, str] | os._Environ[str]) -> dict[str, str]:
+    """``environ`` without the RUNSTREAM_* settings that say where a stack lives."""
+    return {k: v for k, v in environ.items() if not k.startswith(LOCATION_SETTINGS)}
+
 
 
 def start_runstream(workdir: Path, ports: list[int] | None = None) -> RunstreamServer:
@@ -219,10 +238,7 @@ def start_runstream(workdir: Path, ports: list[int] | None = None) -> RunstreamS
     names = [f.name for f in dataclasses.fields(Ports)]
     chosen = ports or free_ports(len(names))
     ports_ = Ports(**dict(zip(names, chosen, strict=True)))
-    # The stack runs on defaults; only the log level passes (to debug a workload).
-    environ = {k: v for k, v in os.environ.items()
-               if not k.startswith("RUNSTREAM_") or k == "RUNSTREAM_LOG_LEVEL"}
-    settings = load_settings(environ, home=workdir.resolve(), ports=ports_)
+    settings = load_settings(tuning_env(os.environ), home=workdir.resolve(), ports=ports_)
     stack = LocalStack(settings, with_apps=True)
     stack.up()
     server = RunstreamServer("runstream", settings.api_url, Path(sys.executable), settings, stack)

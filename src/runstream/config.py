@@ -68,6 +68,11 @@ class Settings:
     lake_data_path: str = ""
     tracking_uri: str = ""
     api_token: str = ""
+    offline: bool = False
+    spool_dir: str = ""
+    enable_system_metrics_logging: bool = False
+    system_metrics_sampling_interval: float = 10.0
+    system_metrics_samples_before_logging: int = 1
     token: str = ""
     batch_max_events: int = 5000
     batch_max_ms: int = 500
@@ -222,6 +227,17 @@ _FIELDS: dict[str, tuple[str, Callable[[str, str], Any]]] = {
     "LAKE_DATA_PATH": ("lake_data_path", _text),
     "TRACKING_URI": ("tracking_uri", _parse_url),
     "API_TOKEN": ("api_token", _text),
+    "OFFLINE": ("offline", _parse_bool),
+    "SPOOL_DIR": ("spool_dir", _text),
+    "ENABLE_SYSTEM_METRICS_LOGGING": ("enable_system_metrics_logging", _parse_bool),
+    "SYSTEM_METRICS_SAMPLING_INTERVAL": (
+        "system_metrics_sampling_interval",
+        lambda n, raw: _parse_float(n, raw, 0.01, 86_400),
+    ),
+    "SYSTEM_METRICS_SAMPLES_BEFORE_LOGGING": (
+        "system_metrics_samples_before_logging",
+        lambda n, raw: _parse_int(n, raw, 1, 10_000),
+    ),
     "TOKEN": ("token", _text),
     "BATCH_MAX_EVENTS": ("batch_max_events", lambda n, raw: _parse_int(n, raw, 1, 1_000_000)),
     "BATCH_MAX_MS": ("batch_max_ms", lambda n, raw: _parse_int(n, raw, 10, 600_000)),

@@ -68,8 +68,10 @@ def test_the_lazy_export_lists_agree() -> None:
     """``runstream/__init__.py`` names the fluent API three times (typing imports, the
     lazy table, ``__all__``) so that ``import runstream`` stays cheap and typed; this
     keeps the copies from drifting apart."""
-    from runstream.sdk import fluent
+    from runstream.sdk import fluent, fluent_artifacts, fluent_reads
 
     assert set(runstream._FLUENT) == set(fluent.__all__)
+    assert set(runstream._FLUENT_ARTIFACTS) == set(fluent_artifacts.__all__)
+    assert set(runstream._FLUENT_READS) == set(fluent_reads.__all__)
     exported = {*runstream._LAZY, "MlflowClient", *runstream._SUBMODULES}
     assert set(runstream.__all__) == exported

@@ -161,3 +161,21 @@ def test_the_query_client_translates_failures() -> None:
 
     with pytest.raises(ServiceError, match="unreachable"):
         _client(httpx.MockTransport(refuse)).run("x")
+
+
+def test_the_callers_token_is_sent_to_the_query_service() -> None:
+    seen: list[str] = []
+
+    def fetch(uri: str, token: str) -> IngestConfig:
+        seen.append(token)
+        return INGEST
+
+    env = {"RUNSTREAM_TRACKING_URI": "http://tracking:5000", "RUNSTREAM_TOKEN": "rst_x_y"}
+    ep = resolve_endpoints(env, fetch_ingest_config=fetch)
+    assert ep.api_token == "rst_x_y" and seen == ["rst_x_y"]
+
+
+def test_mlflows_token_variable_works_too() -> None:
+    env = {"MLFLOW_TRACKING_TOKEN": "rst_a_b"}
+    assert resolve_endpoints(env).api_token == "rst_a_b"
+    assert resolve_endpoints({**env, "RUNSTREAM_TOKEN": "rst_c_d"}).api_token == "rst_c_d"

@@ -21,6 +21,7 @@ from typing import Any
 from runstream.config import Settings
 from runstream.sdk.client import RunstreamClient
 from runstream.sdk.entities import Run
+from runstream.sdk.system_metrics import SystemMetricsMonitor
 
 
 class ActiveRun(Run):
@@ -73,6 +74,7 @@ class FluentState:
         self.experiment_id: str | None = None
         self.last_run: Run | None = None
         self.open_runs: dict[str, ActiveRun] = {}
+        self.monitors: dict[str, SystemMetricsMonitor] = {}
         self.local = _ThreadRuns()
         self._hooks_installed = False
         self.crashed = False
@@ -116,6 +118,9 @@ class FluentState:
         if client is None:
             return
         status = "FAILED" if self.crashed else "FINISHED"
+        for monitor in self.monitors.values():
+            monitor.stop(1.0)
+        self.monitors.clear()
         for run_id in reversed(list(self.open_runs)):
             try:
                 client.set_terminated(run_id, status, wait=False)
@@ -133,6 +138,7 @@ def _after_fork_in_child() -> None:
     # process keeps logging to the run it inherited).
     STATE.client = None
     STATE.open_runs.clear()
+    STATE.monitors.clear()
 
 
 if hasattr(os, "register_at_fork"):  # pragma: no branch - absent only on Windows

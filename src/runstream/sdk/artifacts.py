@@ -16,13 +16,14 @@ import io
 import mimetypes
 import os
 import posixpath
+import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from runstream.core.limits import check_artifact_path
-from runstream.errors import ArtifactPathError, NotFoundError, ValidationError
+from runstream.errors import ArtifactPathError, NotFoundError, ObjectStoreError, ValidationError
 
 if TYPE_CHECKING:
     from runstream.objectstore.client import ObjectStore
@@ -163,11 +164,48 @@ class ArtifactUploader:
 
     Args:
         store_factory: makes the S3 client on first use (no connection before that).
+        offline_root: where files that cannot be uploaded are kept, as
+            ``<root>/<bucket>/<key>`` (``runstream sync`` uploads them later); None:
+            an upload failure raises.
+        offline: keep every file there without trying S3 (``RUNSTREAM_OFFLINE=1``).
     """
 
-    def __init__(self, store_factory: Callable[[], ObjectStore]) -> None:
+    def __init__(
+        self,
+        store_factory: Callable[[], ObjectStore],
+        offline_root: Path | None = None,
+        *,
+        offline: bool = False,
+    ) -> None:
         self._store_factory = store_factory
         self._store: ObjectStore | None = None
+        self._offline_root = offline_root
+        self._offline = offline and offline_root is not None
+
+    def _put(self, root: ArtifactRoot, path: str, data: bytes | Path, kind: str) -> None:
+        """Uploads, or keeps the file locally when offline or when S3 fails."""
+        if not self._offline:
+            try:
+                if isinstance(data, Path):
+                    self.store.put_file(root.bucket, root.key(path), str(data), kind)
+                else:
+                    stream = io.BytesIO(data)
+                    self.store.put_stream(root.bucket, root.key(path), stream, len(data), kind)
+                return
+            except ObjectStoreError:
+                if self._offline_root is None:
+                    raise
+        self._keep(root, path, data)
+
+    def _keep(self, root: ArtifactRoot, path: str, data: bytes | Path) -> None:
+        """Offline: keeps the file where ``runstream sync`` will find it."""
+        assert self._offline_root is not None
+        target = self._offline_root / root.bucket / root.key(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(data, Path):
+            shutil.copyfile(data, target)
+        else:
+            target.write_bytes(data)
 
     @property
     def store(self) -> ObjectStore:
@@ -189,7 +227,7 @@ class ArtifactUploader:
             raise ValidationError(f"{local_path} is not a file")
         sha256, size = file_digest(local_path)
         kind = media_type(path)
-        self.store.put_file(root.bucket, root.key(path), str(local_path), kind)
+        self._put(root, path, local_path, kind)
         return UploadedArtifact(path, f"{root.uri}/{path}", size, sha256, kind)
 
     def upload_bytes(
@@ -198,7 +236,7 @@ class ArtifactUploader:
         """Uploads bytes from memory (``log_text``, ``log_dict``, ``log_figure``)."""
         check_artifact_path(path)
         kind = kind or media_type(path)
-        self.store.put_stream(root.bucket, root.key(path), io.BytesIO(data), len(data), kind)
+        self._put(root, path, data, kind)
         sha256 = hashlib.sha256(data).hexdigest()
         return UploadedArtifact(path, f"{root.uri}/{path}", len(data), sha256, kind)
 

@@ -6,7 +6,10 @@ The parts, each a small class over one shared :class:`~runstream.sdk.session.Ses
 - ``runs`` (:class:`~runstream.sdk.run_client.RunClient`): start, params, tags, end;
 - ``metrics`` (:class:`~runstream.sdk.metric_path.MetricPath`): the metric fast path;
 - ``artifacts`` (:class:`~runstream.sdk.run_artifacts.RunArtifacts`): upload, then publish;
-- ``registry`` (:class:`~runstream.sdk.registry.ModelRegistryClient`).
+- ``registry`` (:class:`~runstream.sdk.registry.ModelRegistryClient`);
+- ``reads`` (:class:`~runstream.sdk.read_client.ReadClient`): searches, histories,
+  artifact lists, through the query service's MLflow read endpoints;
+- ``tables`` (:class:`~runstream.sdk.tables.TableClient`): ``log_table``, ``load_table``.
 
 Methods that only pass a call on are declared with :func:`~runstream.sdk.forward.forward`
 (one line naming the part and its method); methods that combine parts are written out.
@@ -26,17 +29,19 @@ from typing import TYPE_CHECKING, Any, SupportsFloat, SupportsIndex
 
 from runstream.config import Settings
 from runstream.core.limits import check_key
-from runstream.sdk import validate
+from runstream.sdk import images, validate
 from runstream.sdk.artifacts import ArtifactRoot, artifact_dir
 from runstream.sdk.entities import Metric, Param, RunTag
 from runstream.sdk.experiment_client import ExperimentClient
 from runstream.sdk.forward import forward
 from runstream.sdk.metric_path import MetricPath
+from runstream.sdk.read_client import ReadClient
 from runstream.sdk.registry import ModelRegistryClient
 from runstream.sdk.run_artifacts import RunArtifacts
 from runstream.sdk.run_client import RunClient
 from runstream.sdk.runs import KnownRuns
 from runstream.sdk.session import Session
+from runstream.sdk.tables import TableClient
 
 if TYPE_CHECKING:
     import httpx
@@ -52,7 +57,8 @@ class RunstreamClient:
 
     Args:
         tracking_uri: the query service's URL; the broker and bucket are learned from
-            it. Defaults to ``RUNSTREAM_TRACKING_URI`` / ``MLFLOW_TRACKING_URI``.
+            it. Defaults to the one given to ``set_tracking_uri``, else
+            ``RUNSTREAM_TRACKING_URI`` / ``MLFLOW_TRACKING_URI``.
         settings: explicit settings (broker, topics, bucket); no query service needed.
         environ: the environment to read instead of ``os.environ``.
         sink_factory: deliver events somewhere other than Kafka (tests).
@@ -60,6 +66,8 @@ class RunstreamClient:
         end_run_timeout_s: how long ending a run waits for delivery before warning.
         exit_timeout_s: how long the flush at interpreter exit keeps trying before it
             reports what it could not deliver.
+        read_after_timeout_s: how long a read of this process's own runs waits for the
+            query service to hold what was logged.
     """
 
     def __init__(
@@ -72,7 +80,13 @@ class RunstreamClient:
         http_transport: httpx.BaseTransport | None = None,
         end_run_timeout_s: float = 30.0,
         exit_timeout_s: float = 30.0,
+        read_after_timeout_s: float = 5.0,
     ) -> None:
+        if tracking_uri is None and settings is None:
+            # As MLflow's MlflowClient(): the URI given to set_tracking_uri, if any.
+            from runstream.sdk.active import STATE
+
+            tracking_uri = STATE.tracking_uri
         self.session = Session(
             tracking_uri,
             settings=settings,
@@ -81,6 +95,7 @@ class RunstreamClient:
             http_transport=http_transport,
             end_run_timeout_s=end_run_timeout_s,
             exit_timeout_s=exit_timeout_s,
+            read_after_timeout_s=read_after_timeout_s,
         )
         known = KnownRuns(self.session)
         self.experiments = ExperimentClient(self.session)
@@ -88,6 +103,8 @@ class RunstreamClient:
         self.metrics = MetricPath(self.session, known)
         self.artifacts = RunArtifacts(self.session)
         self.registry = ModelRegistryClient(self.session)
+        self.reads = ReadClient(self.session)
+        self.tables = TableClient(self.session, self.runs, self.artifacts, self.reads)
 
     # -- delivery ------------------------------------------------------------------
 
@@ -118,6 +135,8 @@ class RunstreamClient:
     rename_experiment = forward("experiments", ExperimentClient.rename_experiment)
     delete_experiment = forward("experiments", ExperimentClient.delete_experiment)
     restore_experiment = forward("experiments", ExperimentClient.restore_experiment)
+    get_experiment = forward("reads", ReadClient.get_experiment)
+    search_experiments = forward("reads", ReadClient.search_experiments)
 
     # -- runs ----------------------------------------------------------------------
 
@@ -130,6 +149,9 @@ class RunstreamClient:
     delete_tag = forward("runs", RunClient.delete_tag)
     artifact_root = forward("runs", RunClient.artifact_root)
     log_model_event = forward("runs", RunClient.log_model_event)
+    search_runs = forward("reads", ReadClient.search_runs)
+    get_parent_run = forward("reads", ReadClient.get_parent_run)
+    get_metric_history = forward("reads", ReadClient.get_metric_history)
 
     def log_metric(
         self,
@@ -232,6 +254,33 @@ class RunstreamClient:
         """Stores a matplotlib figure as an image artifact (format from the extension)."""
         root = self.runs.artifact_root(run_id)
         self.artifacts.log_figure(root, run_id, figure, artifact_file, save_kwargs)
+
+    def log_image(
+        self,
+        run_id: str,
+        image: Any,
+        artifact_file: str | None = None,
+        key: str | None = None,
+        step: int | None = None,
+        timestamp: int | None = None,
+        synchronous: bool | None = None,
+    ) -> None:
+        """Stores an image (numpy array or PIL image) as ``artifact_file``, or per key and step.
+
+        Raises:
+            ValidationError: both or neither of ``artifact_file`` and ``key``; a bad image.
+            ConfigError: Pillow is not installed.
+        """
+        files = images.image_files(image, artifact_file, key, step, timestamp)
+        root = self.runs.artifact_root(run_id)
+        for path, data in files:
+            self.artifacts.log_bytes(root, run_id, data, path)
+        if key is not None:
+            self.runs.set_tags(run_id, [(images.LOGGED_IMAGES_TAG, "True")])
+
+    log_table = forward("tables", TableClient.log_table)
+    load_table = forward("tables", TableClient.load_table)
+    list_artifacts = forward("reads", ReadClient.list_artifacts)
 
     def download_artifacts(self, run_id: str, path: str = "", dst_path: str | None = None) -> str:
         """Downloads a run's artifact folder or file; returns its local path.

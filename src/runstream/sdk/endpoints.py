@@ -128,10 +128,16 @@ def _from_settings(
         s3_region=settings.s3_region,
         tracking_uri=tracking_uri,
         tracking_required=required,
-        api_token=settings.token or settings.api_token,
+        api_token=caller_token(settings, environ),
         buffer_events=events,
         buffer_timeout_s=timeout,
     )
+
+
+def caller_token(settings: Settings, environ: Mapping[str, str]) -> str:
+    """The bearer token reads send: ``RUNSTREAM_TOKEN``, else MLflow's
+    ``MLFLOW_TRACKING_TOKEN``, else the operator's ``RUNSTREAM_API_TOKEN``."""
+    return settings.token or environ.get("MLFLOW_TRACKING_TOKEN", "") or settings.api_token
 
 
 def resolve_endpoints(
@@ -166,7 +172,7 @@ def resolve_endpoints(
         return _from_settings(loaded, environ, loaded.api_url, False)
     fetch = fetch_ingest_config or _fetch_over_http
     try:
-        ingest = fetch(uri, loaded.api_token)
+        ingest = fetch(uri, caller_token(loaded, environ))
     except ServiceError as exc:
         if environ.get(f"{ENV_PREFIX}KAFKA_BOOTSTRAP"):
             return _from_settings(loaded, environ, uri, True)
@@ -217,6 +223,7 @@ __all__ = [
     "DEFAULT_BUFFER_EVENTS",
     "DEFAULT_BUFFER_TIMEOUT_S",
     "Endpoints",
+    "caller_token",
     "check_tracking_uri",
     "resolve_endpoints",
 ]

@@ -1,15 +1,34 @@
 """The SDK's value objects, named and shaped like MLflow's entities.
 
 They describe what this process logged or learned from the query service; they are
-plain data (no I/O). ``Run.data`` holds what this process logged: params and tags.
-Metric values are not kept (that would cost time in every ``log_metric``); read
-them through the query service.
+plain data (no I/O). A :class:`Run` read from the query service carries its latest
+metrics; this process keeps no metric values of its own (that would cost time in
+every ``log_metric``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from enum import IntEnum
+from typing import Any, Generic, TypeVar
+
+T = TypeVar("T")
+
+
+class ViewType(IntEnum):
+    """Which lifecycle stages a search returns (MLflow's ``ViewType``)."""
+
+    ACTIVE_ONLY = 1
+    DELETED_ONLY = 2
+    ALL = 3
+
+
+class PagedList(list[T], Generic[T]):
+    """One page of results and the token of the next (MLflow's ``PagedList``)."""
+
+    def __init__(self, items: list[T], token: str | None) -> None:
+        super().__init__(items)
+        self.token = token
 
 
 @dataclass(frozen=True)
@@ -21,6 +40,8 @@ class Experiment:
     artifact_location: str | None = None
     lifecycle_stage: str = "active"
     tags: dict[str, str] = field(default_factory=dict)
+    creation_time: int | None = None
+    last_update_time: int | None = None
 
 
 @dataclass
@@ -52,12 +73,48 @@ class RunData:
     tags: dict[str, str] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class DatasetEntity:
+    """A dataset as stored with a run (MLflow's ``entities.Dataset``)."""
+
+    name: str
+    digest: str
+    source_type: str
+    source: str
+    schema: str | None = None
+    profile: str | None = None
+
+
+@dataclass(frozen=True)
+class InputTag:
+    """A tag of a dataset input, e.g. ``mlflow.data.context`` (MLflow's ``InputTag``)."""
+
+    key: str
+    value: str
+
+
+@dataclass(frozen=True)
+class DatasetInput:
+    """A dataset a run used, with its tags (MLflow's ``DatasetInput``)."""
+
+    dataset: DatasetEntity
+    tags: list[InputTag] = field(default_factory=list)
+
+
+@dataclass
+class RunInputs:
+    """What a run took as input (MLflow's ``RunInputs``)."""
+
+    dataset_inputs: list[DatasetInput] = field(default_factory=list)
+
+
 @dataclass
 class Run:
-    """A run: its info and its data (MLflow's ``Run``)."""
+    """A run: its info, its data and its inputs (MLflow's ``Run``)."""
 
     info: RunInfo
     data: RunData
+    inputs: RunInputs = field(default_factory=RunInputs)
 
 
 @dataclass(frozen=True)
@@ -68,6 +125,15 @@ class Metric:
     value: float
     timestamp: int
     step: int = 0
+
+
+@dataclass(frozen=True)
+class FileInfo:
+    """One entry of an artifact listing (MLflow's ``FileInfo``)."""
+
+    path: str
+    is_dir: bool
+    file_size: int | None = None
 
 
 @dataclass(frozen=True)
@@ -145,8 +211,10 @@ def run_from_json(body: dict[str, Any]) -> Run:
             return {i["key"]: i["value"] for i in value if isinstance(i, dict)}
         return dict(value or {})
 
+    # float() reads the wire spellings "NaN", "Infinity" and "-Infinity" too.
     metrics = {
-        k: (v["value"] if isinstance(v, dict) else v) for k, v in pairs(data.get("metrics")).items()
+        k: float(v["value"] if isinstance(v, dict) else v)
+        for k, v in pairs(data.get("metrics")).items()
     }
     run_info = RunInfo(
         run_id=str(info.get("run_id")),
@@ -162,20 +230,49 @@ def run_from_json(body: dict[str, Any]) -> Run:
     return Run(
         run_info,
         RunData(metrics=metrics, params=pairs(data.get("params")), tags=pairs(data.get("tags"))),
+        inputs_from_json(body.get("inputs")),
     )
 
 
+def inputs_from_json(body: Any) -> RunInputs:
+    """A run's :class:`RunInputs` from MLflow's ``inputs`` JSON (empty when absent)."""
+    if not isinstance(body, dict):
+        return RunInputs()
+    found = []
+    for item in body.get("dataset_inputs") or ():
+        d = item.get("dataset") or {}
+        dataset = DatasetEntity(
+            name=str(d.get("name", "")),
+            digest=str(d.get("digest", "")),
+            source_type=str(d.get("source_type", "")),
+            source=str(d.get("source", "")),
+            schema=d.get("schema"),
+            profile=d.get("profile"),
+        )
+        tags = [InputTag(str(t["key"]), str(t["value"])) for t in item.get("tags") or ()]
+        found.append(DatasetInput(dataset, tags))
+    return RunInputs(found)
+
+
 __all__ = [
+    "DatasetEntity",
+    "DatasetInput",
     "Experiment",
+    "FileInfo",
     "IngestConfig",
+    "InputTag",
     "Metric",
     "ModelVersion",
+    "PagedList",
     "Param",
     "RegisteredModel",
     "ResolvedModel",
     "Run",
     "RunData",
     "RunInfo",
+    "RunInputs",
     "RunTag",
+    "ViewType",
+    "inputs_from_json",
     "run_from_json",
 ]

@@ -57,6 +57,8 @@ def experiment_from_json(body: dict[str, Any]) -> Experiment:
         artifact_location=body.get("artifact_location"),
         lifecycle_stage=str(body.get("lifecycle_stage") or "active"),
         tags={str(k): str(v) for k, v in tags.items()},
+        creation_time=body.get("creation_time"),
+        last_update_time=body.get("last_update_time"),
     )
 
 

@@ -64,11 +64,11 @@ class Flavor:
         ``extra_pip_requirements``, ``conda_env``, flavor options) goes to MLflow's
         ``save_model`` unchanged. Returns MLflow's ``ModelInfo``.
         """
-        from runstream.sdk.fluent import _run_id, get_client
+        from runstream.sdk.fluent import current_run_id, get_client
 
         return models.log_model(
             get_client(),
-            run_id or _run_id(),
+            run_id or current_run_id(),
             artifact_path or name or "model",
             self.mlflow().save_model,
             self._kwargs(model, kwargs),

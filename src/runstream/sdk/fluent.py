@@ -20,6 +20,7 @@ from runstream.sdk.client import RunstreamClient
 from runstream.sdk.endpoints import check_tracking_uri
 from runstream.sdk.entities import Experiment, Metric, ModelVersion, Param, Run, RunTag
 from runstream.sdk.experiments import DEFAULT_EXPERIMENT_ID
+from runstream.sdk.system_metrics import SystemMetricsMonitor, options_from_env
 
 # -- configuration ---------------------------------------------------------------------
 
@@ -86,7 +87,19 @@ def get_experiment_by_name(name: str) -> Experiment | None:
     return STATE.get_client().get_experiment_by_name(name)
 
 
-def _experiment_id() -> str:
+def set_experiment_tag(key: str, value: Any) -> None:
+    """Sets a tag on the active experiment."""
+    STATE.get_client().set_experiment_tag(current_experiment_id(), key, value)
+
+
+def set_experiment_tags(tags: Mapping[str, Any]) -> None:
+    """Sets several tags on the active experiment."""
+    for key, value in tags.items():
+        set_experiment_tag(key, value)
+
+
+def current_experiment_id() -> str:
+    """The active experiment's id (``set_experiment``, MLflow's variables, else Default)."""
     if STATE.experiment_id is not None:
         return STATE.experiment_id
     if os.environ.get("MLFLOW_EXPERIMENT_ID"):
@@ -119,7 +132,6 @@ def start_run(
         ValidationError: a run is already active and ``nested`` is False, or a bad
             name, tag or description.
     """
-    del log_system_metrics  # not collected by Runstream
     stack = STATE.local.stack
     if stack and not nested:
         raise ValidationError(
@@ -130,11 +142,11 @@ def start_run(
     if run_id is None and not stack:
         run_id = _run_id_from_launcher()
     if run_id is not None:
-        run = client.get_run(run_id)
+        run = client.local_run(run_id) or client.get_run(run_id)
     else:
         parent = parent_run_id or (stack[-1].info.run_id if stack and nested else None)
         run = client.create_run(
-            str(experiment_id) if experiment_id is not None else _experiment_id(),
+            str(experiment_id) if experiment_id is not None else current_experiment_id(),
             tags=tags,
             run_name=run_name,
             parent_run_id=parent,
@@ -144,6 +156,7 @@ def start_run(
     stack.append(active)
     STATE.open_runs[run.info.run_id] = active
     STATE.install_exit_hooks()
+    _monitor_system(client, run.info.run_id, log_system_metrics)
     return active
 
 
@@ -156,6 +169,19 @@ def _run_id_from_launcher() -> str | None:
     for name in ("MLFLOW_RUN_ID", "RUNSTREAM_RUN_ID"):
         found = os.environ.pop(name, None) or found
     return found
+
+
+def _monitor_system(client: RunstreamClient, run_id: str, asked: bool | None) -> None:
+    """Starts the run's system-metrics thread when asked, or when the environment says so."""
+    options = options_from_env(os.environ)
+    if not (options.enabled if asked is None else asked) or run_id in STATE.monitors:
+        return
+    path = client.metrics
+
+    def log(rid: str, key: str, value: float, step: int) -> None:
+        path.log(rid, key, value, None, step)
+
+    STATE.monitors[run_id] = SystemMetricsMonitor(run_id, log, options).start()
 
 
 def end_run(status: str = "FINISHED") -> None:
@@ -181,6 +207,9 @@ def end_run_of(run_id: str | None, status: str) -> None:
     else:
         run_id = stack.pop().info.run_id
     active = STATE.open_runs.pop(run_id, None)
+    monitor = STATE.monitors.pop(run_id, None)
+    if monitor is not None:
+        monitor.stop()  # its last points go before run.ended
     client = STATE.get_client()
     client.set_terminated(run_id, status)
     STATE.last_run = client.local_run(run_id) or active
@@ -202,7 +231,17 @@ def get_run(run_id: str) -> Run:
     return STATE.get_client().get_run(run_id)
 
 
-def _run_id() -> str:
+def delete_run(run_id: str) -> None:
+    """Moves a run to the deleted stage."""
+    STATE.get_client().delete_run(run_id)
+
+
+def restore_run(run_id: str) -> None:
+    """Restores a deleted run."""
+    STATE.get_client().restore_run(run_id)
+
+
+def current_run_id() -> str:
     """The active run's id, starting a run when none is active (MLflow's behaviour)."""
     stack = STATE.local.stack
     if stack:
@@ -226,7 +265,11 @@ def log_metric(
     """Logs one metric point of the active run (queued; a few microseconds)."""
     stack = STATE.local.stack
     (STATE.client or STATE.get_client()).metrics.log(
-        run_id or (stack[-1].info.run_id if stack else _run_id()), key, value, timestamp, step
+        run_id or (stack[-1].info.run_id if stack else current_run_id()),
+        key,
+        value,
+        timestamp,
+        step,
     )
 
 
@@ -242,14 +285,14 @@ def log_metrics(
     """Logs several metrics at one step."""
     if not isinstance(metrics, Mapping):
         raise ValidationError(f"log_metrics needs a dict of key -> value, not {describe(metrics)}")
-    path, rid = STATE.get_client().metrics, run_id or _run_id()
+    path, rid = STATE.get_client().metrics, run_id or current_run_id()
     for key, value in metrics.items():
         path.log(rid, key, value, timestamp, step)
 
 
 def log_param(key: str, value: Any, synchronous: bool | None = None) -> Any:
     """Logs a param of the active run; returns ``value``."""
-    return STATE.get_client().log_param(_run_id(), key, value)
+    return STATE.get_client().log_param(current_run_id(), key, value)
 
 
 def log_params(
@@ -259,25 +302,25 @@ def log_params(
     if not isinstance(params, Mapping):
         raise ValidationError(f"log_params needs a dict of key -> value, not {describe(params)}")
     STATE.get_client().log_batch(
-        run_id or _run_id(), params=[Param(k, v) for k, v in params.items()]
+        run_id or current_run_id(), params=[Param(k, v) for k, v in params.items()]
     )
 
 
 def set_tag(key: str, value: Any, synchronous: bool | None = None) -> None:
     """Sets a tag of the active run."""
-    STATE.get_client().set_tag(_run_id(), key, value)
+    STATE.get_client().set_tag(current_run_id(), key, value)
 
 
 def set_tags(tags: Mapping[str, Any], synchronous: bool | None = None) -> None:
     """Sets several tags of the active run."""
     if not isinstance(tags, Mapping):
         raise ValidationError(f"set_tags needs a dict of key -> value, not {describe(tags)}")
-    STATE.get_client().log_batch(_run_id(), tags=[RunTag(k, v) for k, v in tags.items()])
+    STATE.get_client().log_batch(current_run_id(), tags=[RunTag(k, v) for k, v in tags.items()])
 
 
 def delete_tag(key: str) -> None:
     """Deletes a tag of the active run."""
-    STATE.get_client().delete_tag(_run_id(), key)
+    STATE.get_client().delete_tag(current_run_id(), key)
 
 
 def log_batch(
@@ -286,57 +329,7 @@ def log_batch(
     tags: list[RunTag] | None = None,
 ) -> None:
     """Logs metrics, params and tags of the active run at once."""
-    STATE.get_client().log_batch(_run_id(), metrics or (), params or (), tags or ())
-
-
-# -- artifacts ---------------------------------------------------------------------------------
-
-
-def log_artifact(
-    local_path: str | os.PathLike[str], artifact_path: str | None = None, run_id: str | None = None
-) -> None:
-    """Uploads a local file into the active run's artifacts."""
-    STATE.get_client().log_artifact(run_id or _run_id(), local_path, artifact_path)
-
-
-def log_artifacts(
-    local_dir: str | os.PathLike[str], artifact_path: str | None = None, run_id: str | None = None
-) -> None:
-    """Uploads a folder's files into the active run's artifacts."""
-    STATE.get_client().log_artifacts(run_id or _run_id(), local_dir, artifact_path)
-
-
-def log_text(text: str, artifact_file: str, run_id: str | None = None) -> None:
-    """Stores text as an artifact file of the active run."""
-    STATE.get_client().log_text(run_id or _run_id(), text, artifact_file)
-
-
-def log_dict(dictionary: Any, artifact_file: str, run_id: str | None = None) -> None:
-    """Stores a dict as a JSON or YAML artifact file of the active run."""
-    STATE.get_client().log_dict(run_id or _run_id(), dictionary, artifact_file)
-
-
-def log_figure(
-    figure: Any,
-    artifact_file: str,
-    *,
-    save_kwargs: dict[str, Any] | None = None,
-    run_id: str | None = None,
-) -> None:
-    """Stores a matplotlib figure as an image artifact of the active run."""
-    STATE.get_client().log_figure(
-        run_id or _run_id(), figure, artifact_file, save_kwargs=save_kwargs
-    )
-
-
-def get_artifact_uri(artifact_path: str | None = None) -> str:
-    """The ``s3://`` URI of the active run's artifacts (or of one path inside them)."""
-    root = STATE.get_client().artifact_root(_run_id())
-    if not artifact_path:
-        return root.uri
-    from runstream.sdk.artifacts import artifact_dir
-
-    return f"{root.uri}/{artifact_dir(artifact_path)}"
+    STATE.get_client().log_batch(current_run_id(), metrics or (), params or (), tags or ())
 
 
 # -- registry and delivery ---------------------------------------------------------------------
@@ -370,28 +363,26 @@ __all__ = [
     "active_run",
     "configure",
     "create_experiment",
+    "delete_run",
     "delete_tag",
     "end_run",
     "flush",
     "flush_async_logging",
-    "get_artifact_uri",
     "get_client",
     "get_experiment_by_name",
     "get_run",
     "get_tracking_uri",
     "last_active_run",
-    "log_artifact",
-    "log_artifacts",
     "log_batch",
-    "log_dict",
-    "log_figure",
     "log_metric",
     "log_metrics",
     "log_param",
     "log_params",
-    "log_text",
     "register_model",
+    "restore_run",
     "set_experiment",
+    "set_experiment_tag",
+    "set_experiment_tags",
     "set_tag",
     "set_tags",
     "set_tracking_uri",

@@ -2,9 +2,10 @@
 
 Everything the SDK must *read* goes through here: the ingest configuration (broker,
 topics, artifact bucket), experiments by name, run details, the version number the
-materializer gave a registration request, and ``models:/`` URI resolution. The
-endpoints are those of ``docs/contracts.md``. Tests hand in an ``httpx`` transport
-(``httpx.MockTransport``) instead of a network.
+materializer gave a registration request, ``models:/`` URI resolution (the
+endpoints of ``docs/contracts.md``), and searches, histories and artifact lists
+through the service's MLflow REST read endpoints (:meth:`QueryClient.mlflow`). Tests hand in an
+``httpx`` transport (``httpx.MockTransport``) instead of a network.
 
 Errors: a 404 becomes ``None`` (the thing does not exist, or is not visible yet);
 a connection failure, a timeout or a 5xx becomes
@@ -19,10 +20,24 @@ from urllib.parse import quote
 
 import httpx
 
-from runstream.errors import ServiceError
+from runstream.errors import ServiceError, ValidationError
 from runstream.sdk.entities import IngestConfig, ResolvedModel
 
 API = "/api/v1"
+MLFLOW_API = "/api/2.0/mlflow"
+
+
+def _message(response: httpx.Response) -> str:
+    """The message of an error answer (MLflow's envelope or Runstream's), else its text."""
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text[:300]
+    if isinstance(body, dict):
+        inner = body.get("error", body)
+        if isinstance(inner, dict) and inner.get("message"):
+            return str(inner["message"])
+    return response.text[:300]
 
 
 class QueryClient:
@@ -55,9 +70,31 @@ class QueryClient:
 
     def _get(self, path: str, params: dict[str, str] | None = None) -> dict[str, Any] | None:
         """GETs a JSON object; None on 404."""
+        return self._request("GET", path, params=params)
+
+    def mlflow(self, endpoint: str, body: dict[str, Any]) -> dict[str, Any] | None:
+        """POSTs to one of MLflow's REST read endpoints (``runs/search``); None on 404.
+
+        The query service answers these from the same readers as its own API.
+
+        Raises:
+            ValidationError: the service refused the arguments (MLflow's
+                ``INVALID_PARAMETER_VALUE``, e.g. a bad filter string), with its message.
+            ServiceError: unreachable, a 5xx, or an answer that is not a JSON object.
+        """
+        return self._request("POST", f"{MLFLOW_API}/{endpoint}", json=body)
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, str] | None = None,
+        json: dict[str, Any] | None = None,
+    ) -> dict[str, Any] | None:
         url = f"{self.base_url}{path}"
         try:
-            response = self._http.get(path, params=params)
+            response = self._http.request(method, path, params=params, json=json)
         except httpx.HTTPError as exc:
             raise ServiceError(
                 f"query service at {self.base_url} is unreachable ({type(exc).__name__}: "
@@ -69,6 +106,8 @@ class QueryClient:
             raise ServiceError(
                 f"{url}: HTTP {response.status_code}; set RUNSTREAM_API_TOKEN to the API's token"
             )
+        if response.status_code == 400:
+            raise ValidationError(_message(response))
         if response.status_code >= 400:
             raise ServiceError(f"{url}: HTTP {response.status_code}: {response.text[:300]}")
         try:
@@ -145,4 +184,4 @@ class QueryClient:
         return body is not None
 
 
-__all__ = ["API", "IngestConfig", "QueryClient", "ResolvedModel"]
+__all__ = ["API", "MLFLOW_API", "IngestConfig", "QueryClient", "ResolvedModel"]

@@ -8,6 +8,7 @@ their own route (:class:`~runstream.sdk.metric_path.MetricPath`).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -88,18 +89,32 @@ class RunClient:
         return self._runs.add(state).to_run()
 
     def get_run(self, run_id: str) -> Run:
-        """The run as the query service shows it; this process's view if not visible yet.
+        """The run as the query service shows it: one consistent point of its log.
+
+        Never this process's own view: that view has no metric values, so it would
+        show a run FINISHED without the metrics it logged before ending. For a run
+        this process logged, the read first flushes and then waits (bounded by
+        ``read_after_timeout_s``) until the service holds the run.
 
         Raises:
-            NotFoundError: neither the service nor this process knows the run.
+            NotFoundError: the service does not hold the run (after the wait, for
+                this process's own runs).
+            ServiceError: the query service does not answer.
         """
-        answered, body = self._session.optional_query(lambda q: q.run(validate.run_id(run_id)))
-        if answered and body is not None:
-            return run_from_json(body)
-        state = self._runs.get(run_id)
-        if state is None:
-            raise NotFoundError(f"run {run_id} not found")
-        return state.to_run()
+        validate.run_id(run_id)
+        query = self._session.query()
+        if run_id in self._runs:
+            self._session.flush_quietly(f"reading run {run_id}")
+        deadline = time.monotonic() + self._session.read_after_timeout_s
+        delay = 0.02
+        while True:
+            body = query.run(run_id)
+            if body is not None:
+                return run_from_json(body)
+            if run_id not in self._runs or time.monotonic() + delay > deadline:
+                raise NotFoundError(f"run {run_id} not found")
+            time.sleep(delay)
+            delay = min(0.25, delay * 2)
 
     def local_run(self, run_id: str) -> Run | None:
         """This process's view of a run it logged to (no look-up), or None."""

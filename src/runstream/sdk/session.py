@@ -19,6 +19,7 @@ from runstream.events.models import Envelope
 from runstream.sdk.artifacts import ArtifactUploader, store_factory
 from runstream.sdk.delivery import loud
 from runstream.sdk.endpoints import Endpoints, resolve_endpoints
+from runstream.sdk.offline import OfflineMode, offline_environ, offline_mode
 from runstream.sdk.transport import EventSink, Transport, TransportOptions
 
 if TYPE_CHECKING:
@@ -44,6 +45,8 @@ class Session:
         http_transport: an ``httpx`` transport for the query client (unit tests).
         end_run_timeout_s: how long ending a run waits for its events' delivery.
         exit_timeout_s: how long the flush at interpreter exit keeps trying.
+        read_after_timeout_s: how long a read of this process's own writes waits for
+            the query service to hold them.
     """
 
     def __init__(
@@ -56,6 +59,7 @@ class Session:
         http_transport: httpx.BaseTransport | None = None,
         end_run_timeout_s: float = 30.0,
         exit_timeout_s: float = 30.0,
+        read_after_timeout_s: float = 5.0,
     ) -> None:
         self._tracking_uri = tracking_uri
         self._settings = settings
@@ -64,11 +68,13 @@ class Session:
         self._http_transport = http_transport
         self.end_run_timeout_s = end_run_timeout_s
         self.exit_timeout_s = exit_timeout_s
+        self.read_after_timeout_s = read_after_timeout_s
         self._endpoints: Endpoints | None = None
         self._transport: Transport | None = None
         self._query: QueryClient | None = None
         self._uploader: ArtifactUploader | None = None
         self._unreachable_until = 0.0
+        self._offline: OfflineMode | None = None
 
     @property
     def endpoints(self) -> Endpoints:
@@ -83,12 +89,19 @@ class Session:
             fetch = None
             if self._http_transport is not None:
                 fetch = self._fetch_ingest_config
-            self._endpoints = resolve_endpoints(
-                environ,
-                settings=self._settings,
-                tracking_uri=self._tracking_uri,
-                fetch_ingest_config=fetch,
-            )
+            try:
+                self._endpoints = resolve_endpoints(
+                    environ,
+                    settings=self._settings,
+                    tracking_uri=self._tracking_uri,
+                    fetch_ingest_config=fetch,
+                )
+            except ServiceError:
+                if not self.offline.forced:
+                    raise
+                # Offline on purpose: the topics and bucket are the defaults; sync
+                # publishes to wherever its own environment points.
+                self._endpoints = resolve_endpoints(offline_environ(environ))
         return self._endpoints
 
     def _fetch_ingest_config(self, uri: str, token: str) -> Any:
@@ -101,10 +114,24 @@ class Session:
             client.close()
 
     @property
+    def offline(self) -> OfflineMode:
+        """Where the offline spool is, and whether to use it from the start."""
+        if self._offline is None:
+            environ = os.environ if self._environ is None else self._environ
+            self._offline = offline_mode(environ)
+        return self._offline
+
+    @property
     def transport(self) -> Transport:
-        """The event transport (its thread starts with the first event)."""
+        """The event transport (its thread starts with the first event).
+
+        With ``RUNSTREAM_OFFLINE=1`` events go straight to the offline spool; otherwise
+        to the broker, and to the spool once the broker stayed unreachable.
+        """
         if self._transport is None:
             ep = self.endpoints
+            spool = self.offline.spool_sink(ep.topic_registry)
+            sink = self._sink_factory or _kafka_sink(ep.bootstrap)
             options = TransportOptions(
                 topic_events=ep.topic_events,
                 topic_registry=ep.topic_registry,
@@ -112,8 +139,9 @@ class Session:
                 capacity=ep.buffer_events,
                 block_timeout_s=ep.buffer_timeout_s,
                 exit_timeout_s=self.exit_timeout_s,
+                fallback=None if self._sink_factory is not None else spool,
             )
-            self._transport = Transport(self._sink_factory or _kafka_sink(ep.bootstrap), options)
+            self._transport = Transport(spool if self.offline.forced else sink, options)
         return self._transport
 
     @property
@@ -122,7 +150,9 @@ class Session:
         if self._uploader is None:
             ep = self.endpoints
             self._uploader = ArtifactUploader(
-                store_factory(ep.s3_endpoint, ep.s3_access_key, ep.s3_secret_key, ep.s3_region)
+                store_factory(ep.s3_endpoint, ep.s3_access_key, ep.s3_secret_key, ep.s3_region),
+                self.offline.artifacts_root,
+                offline=self.offline.forced,
             )
         return self._uploader
 

@@ -59,6 +59,12 @@ class TransportOptions:
         backoff_max_s: longest pause between attempts.
         restart_after: failed attempts in a row after which the sink is recreated.
         exit_timeout_s: how long the interpreter-exit flush waits for the broker.
+        fallback: makes the sink used once the broker is found unreachable (the
+            offline spool); None: retry forever.
+        fallback_after: failed attempts in a row before switching to ``fallback``
+            when the broker never answered this process.
+        fallback_after_s: how long an outage of a broker that did answer before lasts
+            before switching (a restart of the broker is ridden out in the buffer).
     """
 
     topic_events: str
@@ -71,6 +77,9 @@ class TransportOptions:
     backoff_max_s: float = 4.0
     restart_after: int = 3
     exit_timeout_s: float = 30.0
+    fallback: Callable[[], EventSink] | None = None
+    fallback_after: int = 3
+    fallback_after_s: float = 60.0
 
 
 class Transport:
@@ -101,6 +110,8 @@ class Transport:
         self.undelivered_points = 0
         self.last_error = ""
         self._outage_since: float | None = None
+        self.on_fallback = False
+        self._reached = False
 
     @property
     def destination(self) -> str:
@@ -298,7 +309,10 @@ class Transport:
         6. Retrying never stops while the process runs, however long the broker is
            down: callers feel it only as back-pressure from the full buffer. Only a
            close whose deadline has passed gives the remaining messages up, counted
-           in the report.
+           in the report. With a ``fallback`` (the offline spool), the messages still
+           to send, in order, and every later round go to the fallback sink instead
+           once the broker never answered for ``fallback_after`` attempts in a row,
+           or an outage lasted ``fallback_after_s``.
         7. The caller settles the round's items only after this returns, and the next
            round starts only then, so rounds never overtake each other and a flush
            that sees its items settled knows every earlier item is settled too.
@@ -319,6 +333,7 @@ class Transport:
                 except RunstreamError as exc:
                     results: list[SendFailure | None] = [SendFailure(True, str(exc))] * len(todo)
                 else:
+                    self._reached = True
                     results = await sink.send_all([p.message for p in todo])
             else:
                 results = await sink.send_all([p.message for p in todo])
@@ -328,6 +343,11 @@ class Transport:
                 break
             failures_in_row += 1
             self._start_outage(len(todo))
+            if self._should_fall_back(failures_in_row):
+                if sink is not None:
+                    await sink.stop()
+                sink = None
+                continue
             if time.monotonic() >= self._give_up_at:
                 self._give_up(todo, SendFailure(False, f"gave up at exit: {self.last_error}"))
                 break
@@ -340,6 +360,25 @@ class Transport:
             delay = min(delay, max(0.0, self._give_up_at - time.monotonic()))
             await asyncio.sleep(delay)
         return sink
+
+    def _should_fall_back(self, failures_in_row: int) -> bool:
+        """Step 6's switch to the fallback sink, once (loudly)."""
+        fallback = self.options.fallback
+        if fallback is None or self.on_fallback:
+            return False
+        if self._reached:
+            since = self._outage_since
+            if since is None or time.monotonic() - since < self.options.fallback_after_s:
+                return False
+        elif failures_in_row < self.options.fallback_after:
+            return False
+        self.on_fallback = True
+        self._sink_factory = fallback
+        loud(
+            f"runstream: {self.options.destination} cannot be reached ({self.last_error}); "
+            "events now go to the offline spool (publish them later with `runstream sync`)"
+        )
+        return True
 
     def _after_attempt(
         self, todo: list[PreparedMessage], results: list[SendFailure | None]
