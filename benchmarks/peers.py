@@ -33,13 +33,18 @@ from runstream.config import Ports, Settings, load_settings, settings_to_env
 from runstream.stack import LocalStack, ServiceProcess, free_ports
 
 VENVS = Path(__file__).resolve().parent / ".venvs"
+ROOT = Path(__file__).resolve().parents[1]
 
 # name -> pip install steps of its venv, in order
 REQUIREMENTS: dict[str, list[list[str]]] = {
     "mlflow": [["mlflow==3.17.2"]],
     "fasttrackml": [["--no-deps", "fasttrackml==0.6.0"], ["mlflow-skinny==3.17.2"]],
+    # Airflow pins fastapi below the query service's, so Runstream joins its venv without
+    # dependencies: the provider (runstream.airflow) needs only httpx, which Airflow has,
+    # and runs projects through the `runstream` command of Runstream's own environment.
+    "airflow": [["apache-airflow==3.3.2"], ["--no-deps", "-e", str(ROOT)]],
 }
-PACKAGES = {"mlflow": "mlflow", "fasttrackml": "fasttrackml"}
+PACKAGES = {"mlflow": "mlflow", "fasttrackml": "fasttrackml", "airflow": "apache-airflow"}
 READY_PATH = "/api/2.0/mlflow/experiments/search?max_results=1"
 
 
