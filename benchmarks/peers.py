@@ -33,13 +33,18 @@ from runstream.config import Ports, Settings, load_settings, settings_to_env
 from runstream.stack import LocalStack, ServiceProcess, free_ports
 
 VENVS = Path(__file__).resolve().parent / ".venvs"
+ROOT = Path(__file__).resolve().parents[1]
 
 # name -> pip install steps of its venv, in order
 REQUIREMENTS: dict[str, list[list[str]]] = {
     "mlflow": [["mlflow==3.17.2"]],
     "fasttrackml": [["--no-deps", "fasttrackml==0.6.0"], ["mlflow-skinny==3.17.2"]],
+    # Airflow pins fastapi below the query service's, so Runstream joins its venv without
+    # dependencies: the provider (runstream.airflow) needs only httpx, which Airflow has,
+    # and runs projects through the `runstream` command of Runstream's own environment.
+    "airflow": [["apache-airflow==3.3.2"], ["--no-deps", "-e", str(ROOT)]],
 }
-PACKAGES = {"mlflow": "mlflow", "fasttrackml": "fasttrackml"}
+PACKAGES = {"mlflow": "mlflow", "fasttrackml": "fasttrackml", "airflow": "apache-airflow"}
 READY_PATH = "/api/2.0/mlflow/experiments/search?max_results=1"
 
 
@@ -117,12 +122,18 @@ def _wait_http(url: str, alive: ServiceProcess, timeout_s: float = 120) -> None:
 
 
 def start_peer(
-    name: str, workdir: Path, port: int | None = None, ready_timeout_s: float = 120
+    name: str,
+    workdir: Path,
+    port: int | None = None,
+    ready_timeout_s: float = 120,
+    workers: int = 2,
 ) -> PeerServer:
     """Start MLflow's or FastTrackML's server on ``port`` (default: a free loopback port).
 
     ``ready_timeout_s`` bounds the wait for its first answer (MLflow's server took 80 s
-    to answer on a 2-core machine under a load average of 40).
+    to answer on a 2-core machine under a load average of 40). ``workers``: MLflow's
+    uvicorn workers; with more than one, uvicorn's supervisor kills a worker that
+    misses its 5 s health check, which on such a machine repeats without end.
 
     Callers starting several systems at once pick all ports in one :func:`free_ports` call
     and pass them in, so two systems never pick the same free port.
@@ -136,7 +147,7 @@ def start_peer(
             "--host", "127.0.0.1", "--port", str(port),
             "--backend-store-uri", f"sqlite:///{workdir / 'mlflow.db'}",
             "--default-artifact-root", str(workdir / "artifacts"),
-            "--workers", "2",
+            "--workers", str(workers),
         ]
     elif name == "fasttrackml":
         argv = [

@@ -23,10 +23,11 @@ from typing import Any, Protocol
 from runstream.errors import DeliveryError, RunstreamError
 from runstream.events.codec import encode
 from runstream.events.models import Envelope, event_key, topic_kind
-from runstream.kafka.producer import OutgoingMessage, SendFailure
+from runstream.kafka.producer import OutgoingMessage, SendFailure, SendResult
 from runstream.sdk.buffer import EncodedEvent, Entry, EventBuffer, MetricChunk
 from runstream.sdk.delivery import DeliveryReport, loud, track, untrack
 from runstream.sdk.messages import PreparedMessage, prepare_entries
+from runstream.sdk.read_after import WrittenPositions
 
 logger = logging.getLogger("runstream.sdk")
 
@@ -37,8 +38,14 @@ class EventSink(Protocol):
     async def start(self) -> None:
         """Connects; raises a RunstreamError when it cannot."""
 
-    async def send_all(self, messages: Sequence[OutgoingMessage]) -> list[SendFailure | None]:
-        """Sends in order; one result per message (None when delivered)."""
+    async def send_all(
+        self, messages: Sequence[OutgoingMessage]
+    ) -> Sequence[SendResult | None]:
+        """Sends in order; one result per message.
+
+        A delivered message reports its position (None where there is none, as in the
+        offline spool); a failed one its :class:`SendFailure`.
+        """
 
     async def stop(self) -> None:
         """Disconnects."""
@@ -111,6 +118,7 @@ class Transport:
         self.last_error = ""
         self._outage_since: float | None = None
         self.on_fallback = False
+        self.positions = WrittenPositions()
         self._reached = False
 
     @property
@@ -331,7 +339,9 @@ class Transport:
                     await candidate.start()
                     sink = candidate
                 except RunstreamError as exc:
-                    results: list[SendFailure | None] = [SendFailure(True, str(exc))] * len(todo)
+                    results: Sequence[SendResult | None] = [SendFailure(True, str(exc))] * len(
+                        todo
+                    )
                 else:
                     self._reached = True
                     results = await sink.send_all([p.message for p in todo])
@@ -381,12 +391,16 @@ class Transport:
         return True
 
     def _after_attempt(
-        self, todo: list[PreparedMessage], results: list[SendFailure | None]
+        self, todo: list[PreparedMessage], results: Sequence[SendResult | None]
     ) -> list[PreparedMessage]:
-        """Applies steps 3 and 4: returns what must be sent again, in order."""
+        """Applies steps 3 and 4: returns what must be sent again, in order.
+
+        A result that is not a :class:`SendFailure` means delivered (None, or the
+        position the broker acknowledged, which is remembered for read-your-writes).
+        """
         retry_from: dict[bytes, int] = {}
         for index, (item, result) in enumerate(zip(todo, results, strict=True)):
-            if result is None:
+            if not isinstance(result, SendFailure):
                 continue
             self.last_error = result.reason
             if not result.retriable:
@@ -395,10 +409,13 @@ class Transport:
                 retry_from.setdefault(item.message.key, index)
         again: list[PreparedMessage] = []
         for index, (item, result) in enumerate(zip(todo, results, strict=True)):
+            delivered = not isinstance(result, SendFailure)
             first = retry_from.get(item.message.key)
-            if first is not None and index >= first and (result is None or result.retriable):
+            retriable = delivered or (isinstance(result, SendFailure) and result.retriable)
+            if first is not None and index >= first and retriable:
                 again.append(item)
-            elif result is None:
+            elif delivered:
+                self.positions.record(result)
                 self.delivered_events += 1
         return again
 

@@ -42,17 +42,24 @@ class ReadSession:
 
     The read transaction is opened by the first statement: one pooled cursor, one
     snapshot looked up once, and DuckLake's catalog read once for all statements.
-    :meth:`close` ends it.
+    :meth:`close` ends it. A session opened after a read-your-writes wait
+    (``min_snapshot``) never answers from a run index older than that snapshot; its
+    statements read the newest snapshot, which is at least as new.
     """
 
     def __init__(
-        self, reader: LakeReader, timeout_s: float, run_index: RunIndexCache | None = None
+        self,
+        reader: LakeReader,
+        timeout_s: float,
+        run_index: RunIndexCache | None = None,
+        min_snapshot: int = 0,
     ) -> None:
         self._reader = reader
         self._deadline = time.monotonic() + timeout_s
         self._snapshot = 0
         self._tx: LakeTransaction | None = None
         self._run_index = run_index
+        self._min_snapshot = min_snapshot
 
     @property
     def snapshot_id(self) -> int:
@@ -77,6 +84,8 @@ class ReadSession:
         the one this session reports.
         """
         index = self._run_index.get() if self._run_index is not None else None
+        if index is not None and index.snapshot_id < self._min_snapshot:
+            return None
         if index is not None and not self._snapshot:
             self._snapshot = index.snapshot_id
         return index
@@ -164,9 +173,16 @@ class LakeAccess:
             return self._reader
 
     @contextmanager
-    def session(self, timeout_s: float | None = None) -> Iterator[ReadSession]:
-        """A read session whose reads share ``timeout_s`` (the settings' SQL timeout)."""
-        session = ReadSession(self.reader(), timeout_s or self.timeout_s, self.run_index)
+    def session(
+        self, timeout_s: float | None = None, *, min_snapshot: int = 0
+    ) -> Iterator[ReadSession]:
+        """A read session whose reads share ``timeout_s`` (the settings' SQL timeout).
+
+        ``min_snapshot``: the session reads no snapshot older than this one.
+        """
+        session = ReadSession(
+            self.reader(), timeout_s or self.timeout_s, self.run_index, min_snapshot
+        )
         try:
             yield session
         finally:
