@@ -346,7 +346,11 @@ def load_settings(environ: Mapping[str, str], **overrides: Any) -> Settings:
 
 
 # Variables read by other parts (the SDK, the test suite) rather than by Settings.
-_IGNORED = frozenset({"SLOW_TESTS", "SDK_BUFFER_EVENTS", "SDK_BUFFER_TIMEOUT_S", "LOG_LEVEL"})
+# Read elsewhere: by the test suite, the SDK's buffer, logging, and the SDK's start_run
+# (RUN_ID: the run `runstream run` created for its command).
+_IGNORED = frozenset(
+    {"SLOW_TESTS", "SDK_BUFFER_EVENTS", "SDK_BUFFER_TIMEOUT_S", "LOG_LEVEL", "RUN_ID"}
+)
 
 
 def _read_secret(name: str, path: Path) -> str:

@@ -20,11 +20,13 @@ third-party exception type.
     │   ├── ArtifactPathError       an artifact path that is absolute or escapes
     │   ├── SqlRejectedError        SQL that is not one read-only statement
     │   ├── SqlTimeLimitError       SQL that ran past the statement time limit
-    │   └── AlreadyExistsError      a name that is taken (experiment, registered model)
+    │   ├── AlreadyExistsError      a name that is taken (experiment, registered model)
+    │   └── ProjectError            an MLproject, entry point or parameter that cannot run
     ├── NotFoundError               experiment, run, model, version, artifact
     ├── AuthenticationError         no, bad, expired or revoked credentials
     │   └── TooManyAttemptsError    failed logins over the limit for a user or address
     ├── PermissionDeniedError       an authenticated caller without the permission
+    ├── ProjectEnvError             a project environment that cannot be built (names the tool)
     ├── ServiceError                a service that is down, slow or misbehaving
     │   ├── StackError              a local service that did not start or stop
     │   │   └── PortInUseError      a port the stack needs is taken
@@ -136,8 +138,16 @@ class PermissionDeniedError(RunstreamError):
     """An authenticated caller lacks the permission the request needs (HTTP 403)."""
 
 
+class ProjectError(ValidationError):
+    """An MLproject, entry point, parameter or project URI that cannot run (nothing ran)."""
+
+
 class NotFoundError(RunstreamError):
     """An experiment, run, model, version or artifact that does not exist."""
+
+
+class ProjectEnvError(RunstreamError):
+    """A project environment that cannot be built: a missing tool or Python, a failed install."""
 
 
 class ServiceError(RunstreamError):
@@ -205,6 +215,8 @@ __all__ = [
     "ParamConflictError",
     "PermissionDeniedError",
     "PortInUseError",
+    "ProjectEnvError",
+    "ProjectError",
     "QueryTimeoutError",
     "RunstreamError",
     "ServiceError",

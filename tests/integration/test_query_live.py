@@ -74,6 +74,14 @@ def streamed_steps(got: list[Frame]) -> list[int]:
     return [s for f in got if f.event == "metrics" for s in f.data["steps"]]
 
 
+def lake_ready(url: str) -> bool:
+    """Whether the query service reads a lake (the materializer has created it)."""
+    try:
+        return bool(httpx.get(f"{url}/readyz", timeout=30).json().get("ready"))
+    except (httpx.HTTPError, ValueError):
+        return False
+
+
 @pytest.fixture(scope="module")
 def live_service(
     stack_settings: Settings, tmp_path_factory: pytest.TempPathFactory
@@ -85,6 +93,8 @@ def live_service(
         client = RunstreamClient(tracking_uri=url, environ={})
         rs.configure(client=client)
         try:
+            # The materializer creates the lake; on a busy machine that can take a while.
+            wait_for("the lake", lambda: lake_ready(url), bool, 120)
             rs.set_experiment("live")
             yield url, client
         finally:
@@ -94,7 +104,7 @@ def live_service(
 
 def history(url: str, run_id: str) -> dict[str, Any]:
     r = httpx.get(f"{url}/api/v1/runs/{run_id}/metric-history",
-                  params={"key": "loss", "max_points": 100_000})
+                  params={"key": "loss", "max_points": 100_000}, timeout=30)
     assert r.status_code == 200, r.text
     body: dict[str, Any] = r.json()
     return body
@@ -122,8 +132,10 @@ def test_history_at_a_snapshot_and_the_stream_from_it_hold_every_point_once(
         assert hello.data["starts"] == hello.data["lake_offsets"]
         assert sorted(streamed_steps(got)) == list(range(100, 200))
         position = httpx.get(f"{url}/api/v1/runs/{run_id}/live/position",
-                             params={"snapshot": snapshot}).json()
-        assert position["lake_offsets"] == hello.data["lake_offsets"]
+                             params={"snapshot": snapshot}, timeout=30).json()
+        partition = hello.data["partitions"][run_id]
+        assert position["partition"] == partition
+        assert position["lake_offset"] == hello.data["lake_offsets"][str(partition)]
 
         # Points logged while a dashboard watches arrive within about a second.
         wait_for("the lake to catch up", lambda: history(url, run_id),
@@ -161,6 +173,7 @@ def test_history_at_a_snapshot_and_the_stream_from_it_hold_every_point_once(
 
 def test_a_bad_cursor_is_a_clear_400(live_service: tuple[str, RunstreamClient]) -> None:
     url, _ = live_service
-    r = httpx.get(f"{url}/api/v1/runs/{'a' * 32}/live", headers={"Last-Event-ID": "nonsense"})
+    r = httpx.get(f"{url}/api/v1/runs/{'a' * 32}/live", headers={"Last-Event-ID": "nonsense"},
+                  timeout=30)
     assert r.status_code == 400
     assert "not a live cursor" in r.json()["error"]["message"]

@@ -44,6 +44,8 @@ FORBIDDEN = {
     "gateway": {"lake", "query", "materializer", "sdk", "server"},
     "sdk": {"lake", "materializer", "query", "gateway", "server"},
     "materializer": {"query", "sdk"},
+    "projects": {"lake", "materializer", "query", "kafka", "objectstore"},
+    "serving": {"lake", "materializer", "query"},
     # auth decides; the query service and the gateway enforce. It reads rows and
     # publishes events through small protocols.
     "auth": {"kafka", "objectstore", "lake", "stack", "sdk", "materializer", "query", "cli"},

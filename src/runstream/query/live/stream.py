@@ -3,7 +3,7 @@
 The lake stays the source of truth; the stream only shows points before the lake
 has them. Its frames are Server-Sent Events:
 
-- ``hello``: the runs, the partitions and where the stream starts in each, and the
+- ``hello``: the runs, the partition of each, and where the stream starts in each, and the
   offsets the lake held in the snapshot the start was taken from.
 - ``metrics``: one ``run.metrics`` event of a watched run: its partition and offset,
   event id and the four columns (``keys``, ``steps``, ``timestamps``, ``values``;
@@ -45,6 +45,7 @@ class LiveRequest:
             (the stream starts there unless resumed from a cursor).
         lake_snapshot: the snapshot ``lake_offsets`` were read from.
         resumed: the start came from a ``Last-Event-ID``.
+        partitions: run id -> the partition holding its events.
     """
 
     run_ids: tuple[str, ...]
@@ -52,6 +53,7 @@ class LiveRequest:
     lake_offsets: dict[int, int]
     lake_snapshot: int
     resumed: bool = False
+    partitions: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -139,6 +141,7 @@ async def live_frames(
         format_cursor(positions),
         {
             "run_ids": list(req.run_ids),
+            "partitions": req.partitions,
             "topic": tail.topic,
             "starts": {str(p): o for p, o in positions.items()},
             "lake_offsets": {str(p): o for p, o in req.lake_offsets.items()},

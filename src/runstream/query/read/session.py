@@ -111,6 +111,12 @@ class ReaderSession:
         self._snapshot = self._snapshot or result.snapshot_id
         return result.rows  # type: ignore[no-any-return]
 
+    def fetch_arrow(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        """Run one statement; return a ``pyarrow.Table`` (no Python object per value)."""
+        result = self._target().query_arrow(sql, params, timeout_s=self._remaining())
+        self._snapshot = self._snapshot or result.snapshot_id
+        return result.table
+
     def fetch_table(
         self, sql: str, params: Sequence[Any] = (), *, max_rows: int, user_sql: bool = False
     ) -> ResultTable:

@@ -47,7 +47,8 @@ async def _request(
     snapshot: int | None,
 ) -> LiveRequest:
     runs = tuple(dict.fromkeys(run_ids))
-    partitions = sorted({await tail.partition_of(r) for r in runs})
+    partition_of = {r: await tail.partition_of(r) for r in runs}
+    partitions = sorted(set(partition_of.values()))
 
     def read() -> tuple[dict[int, int], int]:
         with state.lake.session() as session:
@@ -63,8 +64,8 @@ async def _request(
                 f"Last-Event-ID {cursor!r} has no position for partitions {missing}"
             )
         starts = {p: resumed[p] for p in partitions}
-        return LiveRequest(runs, starts, held, read_at, resumed=True)
-    return LiveRequest(runs, dict(held), held, read_at)
+        return LiveRequest(runs, starts, held, read_at, resumed=True, partitions=partition_of)
+    return LiveRequest(runs, dict(held), held, read_at, partitions=partition_of)
 
 
 async def _stream(
@@ -117,7 +118,8 @@ async def run_live_position(
         {
             "run_id": run_id,
             "topic": tail.topic,
-            "lake_offsets": {str(p): o for p, o in live.lake_offsets.items()},
+            "partition": live.partitions[run_id],
+            "lake_offset": live.lake_offsets[live.partitions[run_id]],
             "snapshot_id": live.lake_snapshot,
         }
     )

@@ -1,7 +1,7 @@
 // Runstream's web UI: the router, the experiments side bar, the home page and the
 // footer (lake snapshot and freshness). Routes live in the URL hash:
 //   #/                          experiments
-//   #/experiments/<id>?filter=  runs of one experiment
+//   #/experiments/<id>?filter=&order=&cols=&group=  runs of one experiment
 //   #/runs/<id>                 one run
 //   #/compare?ids=a,b           runs side by side
 //   #/models, #/models/<name>   model registry
@@ -11,8 +11,10 @@ import "./style.css";
 import { api, readiness } from "./api.js";
 import { el, loading, when } from "./dom.js";
 import { errorBox } from "./errors.js";
+import { closeAll } from "./live.js";
 import { modelView, modelsView } from "./registry.js";
-import { compareView, experimentView, runView } from "./runs.js";
+import { compareView, runView } from "./runs.js";
+import { experimentView } from "./runs_table.js";
 import { sqlView } from "./sql.js";
 
 const FRESHNESS_EVERY_MS = 15_000;
@@ -86,7 +88,7 @@ async function refreshFreshness() {
 
 let current = null;  // {path, update} of the view on screen
 
-function route() {
+function route(redraw = false) {
   const [path, query] = location.hash.replace(/^#/, "").split("?");
   const params = new URLSearchParams(query || "");
   const parts = path.split("/").filter(Boolean).map(decodeURIComponent);
@@ -95,25 +97,41 @@ function route() {
   for (const a of document.querySelectorAll("header nav a[data-section]")) {
     a.classList.toggle("active", a.dataset.section === (parts[0] || "experiments"));
   }
-  if (current && current.path === path && current.update) { current.update(params); return; }
+  if (!redraw && current && current.path === path && current.update) { current.update(params); return; }
   // A fresh container per view: a slow answer for a page already left lands in a
   // detached node instead of over the new page.
+  closeAll();  // live streams of the page being left
   loadExperiments();
   const root = el("div", { class: "view" });
   document.getElementById("main").replaceChildren(root);
   let view = null;
   if (parts[0] === "experiments" && parts[1]) { view = experimentView(root, parts[1], params); }
-  else if (parts[0] === "runs" && parts[1]) { runView(root, parts[1]); }
+  else if (parts[0] === "runs" && parts[1]) { view = runView(root, parts[1], params); }
   else if (parts[0] === "compare") { compareView(root, params); }
   else if (parts[0] === "models" && parts[1]) { modelView(root, parts[1]); }
   else if (parts[0] === "models") { modelsView(root); }
-  else if (parts[0] === "sql") { sqlView(root); }
+  else if (parts[0] === "sql") { sqlView(root, params); }
   else { homeView(root); }
   current = { path, update: view && view.update };
   document.title = "Runstream" + (parts[0] ? ` · ${parts[0]}` : "");
 }
 
-window.addEventListener("hashchange", route);
+// Dark or light: the saved choice, else the system's.
+const THEME_KEY = "runstream.theme";
+function applyTheme(theme) {
+  document.documentElement.dataset.theme = theme;
+  document.getElementById("theme").title = `${theme} mode (click to switch)`;
+}
+applyTheme(localStorage.getItem(THEME_KEY)
+  || (window.matchMedia && matchMedia("(prefers-color-scheme: dark)").matches ? "dark" : "light"));
+document.getElementById("theme").addEventListener("click", () => {
+  const next = document.documentElement.dataset.theme === "dark" ? "light" : "dark";
+  localStorage.setItem(THEME_KEY, next);
+  applyTheme(next);
+  route(true);  // charts take their colours when drawn
+});
+
+window.addEventListener("hashchange", () => route());
 route();
 refreshFreshness();
 setInterval(refreshFreshness, FRESHNESS_EVERY_MS);

@@ -1,133 +1,15 @@
-// Runs: an experiment's runs table with the filter box, one run's detail page,
-// and several runs side by side.
+// Runs: one run's detail page, and several runs side by side (the runs table is
+// in runs_table.js).
 
 import { api } from "./api.js";
 import { artifactsSection } from "./artifacts.js";
 import { metricCharts } from "./charts.js";
+import { follow } from "./live.js";
+import { parallelCoordinates, scatter } from "./parallel.js";
 import {
   duration, el, keyValueTable, loading, metricText, put, runHref, stageBadge, statusBadge, when,
 } from "./dom.js";
 import { errorBox } from "./errors.js";
-
-const PAGE = 100;
-const MAX_COLUMNS = 10;
-
-function searchHash(experimentId, filter, order) {
-  const q = new URLSearchParams();
-  if (filter) { q.set("filter", filter); }
-  if (order) { q.set("order", order); }
-  const query = q.toString();
-  return `#/experiments/${encodeURIComponent(experimentId)}${query ? "?" + query : ""}`;
-}
-
-function columnKeys(runs, part) {
-  return [...new Set(runs.flatMap((r) => Object.keys(r.data[part])))].sort();
-}
-
-// The runs of one experiment; returns {update(params)} so a new filter in the URL
-// reruns the search without rebuilding the page (the filter box keeps its focus).
-export function experimentView(root, experimentId, params) {
-  const title = el("h1", {}, "Runs");
-  const subtitle = el("p", { class: "muted" }, `experiment ${experimentId}`);
-  const filterInput = el("input", { type: "search", id: "run-filter", "aria-label": "filter runs",
-    placeholder: "metrics.acc > 0.9 AND params.lr = '0.1'", spellcheck: "false", autocomplete: "off" });
-  const orderInput = el("input", { type: "search", id: "run-order", "aria-label": "order runs by",
-    placeholder: "order by, e.g. metrics.acc DESC", spellcheck: "false", autocomplete: "off" });
-  const selected = new Map();
-  const compareButton = el("button", { id: "compare", disabled: true }, "Compare");
-  const results = el("div", { class: "results" });
-  const syncCompare = () => {
-    compareButton.disabled = selected.size < 2;
-    compareButton.textContent = selected.size ? `Compare ${selected.size} runs` : "Compare";
-  };
-  compareButton.addEventListener("click", () => {
-    if (selected.size >= 2) { location.hash = `#/compare?ids=${[...selected.keys()].join(",")}`; }
-  });
-  const submit = () => {
-    const hash = searchHash(experimentId, filterInput.value.trim(), orderInput.value.trim());
-    if (location.hash === hash) { search(); } else { location.hash = hash; }
-  };
-  for (const input of [filterInput, orderInput]) {
-    input.addEventListener("keydown", (ev) => { if (ev.key === "Enter") { submit(); } });
-  }
-  root.append(title, subtitle,
-    el("div", { class: "toolbar" }, filterInput, orderInput,
-      el("button", { class: "primary", onclick: submit }, "Search"), compareButton),
-    results);
-
-  api(`/api/v1/experiments/${encodeURIComponent(experimentId)}`).then((exp) => {
-    title.textContent = exp.name;
-    subtitle.textContent = `experiment ${exp.experiment_id}` +
-      (exp.lifecycle_stage !== "active" ? ` · ${exp.lifecycle_stage}` : "") +
-      (exp.artifact_location ? ` · ${exp.artifact_location}` : "");
-  }).catch((err) => { subtitle.replaceWith(errorBox(err, { title: "Could not load the experiment" })); });
-
-  function renderTable(runs, more) {
-    if (!runs.length) { return [el("p", { class: "muted empty" }, "No runs match.")]; }
-    const paramKeys = columnKeys(runs, "params");
-    const metricKeys = columnKeys(runs, "metrics");
-    const pk = paramKeys.slice(0, MAX_COLUMNS), mk = metricKeys.slice(0, MAX_COLUMNS);
-    const head = el("tr", {}, el("th", {}, ""), el("th", {}, "run"), el("th", {}, "status"),
-      el("th", {}, "start (UTC)"), el("th", {}, "duration"), el("th", {}, "user"),
-      pk.map((k) => el("th", { class: "param" }, "params." + k)),
-      mk.map((k) => el("th", { class: "metric" }, "metrics." + k)));
-    const rows = runs.map((r) => {
-      const id = r.info.run_id, name = r.info.run_name || id;
-      const box = el("input", { type: "checkbox", "aria-label": `select ${name}`, checked: selected.has(id) });
-      box.addEventListener("change", () => {
-        if (box.checked) { selected.set(id, name); } else { selected.delete(id); }
-        syncCompare();
-      });
-      return el("tr", { "data-run-id": id }, el("td", {}, box),
-        el("td", {}, el("a", { href: runHref(id) }, name)),
-        el("td", {}, statusBadge(r.info.status)), el("td", {}, when(r.info.start_time)),
-        el("td", { class: "num" }, duration(r.info.start_time, r.info.end_time)), el("td", {}, r.info.user_id || ""),
-        pk.map((k) => el("td", {}, r.data.params[k] ?? "")),
-        mk.map((k) => el("td", { class: "num" }, r.data.metrics[k] ? metricText(r.data.metrics[k].value) : "")));
-    });
-    const hidden = paramKeys.length - pk.length + metricKeys.length - mk.length;
-    return [el("div", { class: "table-wrap" }, el("table", { id: "runs" }, el("thead", {}, head), el("tbody", {}, rows))),
-      el("p", { class: "muted", id: "run-count" }, `${runs.length} run${runs.length === 1 ? "" : "s"}` +
-        (more ? " shown; more match" : "") + (hidden ? ` · ${hidden} more columns not shown` : "")),
-      more];
-  }
-
-  let generation = 0;
-  async function search() {
-    const mine = ++generation;
-    const filter = filterInput.value.trim(), order = orderInput.value.trim();
-    const body = { experiment_ids: [experimentId], filter, max_results: PAGE, order_by: order ? [order] : [] };
-    const runs = [];
-    results.replaceChildren(loading("searching…"));
-    const page = async (token) => {
-      let data;
-      try {
-        data = await api("/api/v1/runs/search", { ...body, page_token: token });
-      } catch (err) {
-        if (mine !== generation) { return; }
-        const title = err.code === "invalid_filter" ? "The filter is not valid"
-          : err.code === "invalid_request" && order ? "The order is not valid" : "Could not search the runs";
-        results.replaceChildren(errorBox(err, { title, source: err.code === "invalid_filter" ? filter : null,
-                                                retry: search }));
-        return;
-      }
-      if (mine !== generation) { return; }
-      runs.push(...data.runs);
-      const more = data.next_page_token ? el("button", { class: "more",
-        onclick: (ev) => { ev.target.disabled = true; page(data.next_page_token); } }, "Load more") : null;
-      put(results, renderTable(runs, more));
-    };
-    await page(null);
-  }
-
-  const update = (p) => {
-    filterInput.value = p.get("filter") || "";
-    orderInput.value = p.get("order") || "";
-    search();
-  };
-  update(params);
-  return { update };
-}
 
 // A link to an experiment, showing its id until its name has been looked up.
 function experimentLink(experimentId) {
@@ -157,13 +39,70 @@ function infoTable(info) {
   return el("table", { class: "kv info" }, el("tbody", {}, rows.map(([k, v]) => el("tr", {}, el("th", {}, k), el("td", {}, v)))));
 }
 
+const METRIC_COLUMNS = ["value", "step", "min", "max", "count"];
+
+function metricRow(key, m) {
+  return el("tr", { "data-key": key }, el("th", {}, key),
+    METRIC_COLUMNS.map((c) => el("td", { class: "num", "data-col": c }, metricText(m[c]))));
+}
+
 function metricsTable(metrics) {
   const entries = Object.entries(metrics).sort(([a], [b]) => a.localeCompare(b));
-  if (!entries.length) { return el("p", { class: "muted" }, "none"); }
   return el("table", { id: "metrics" },
     el("thead", {}, el("tr", {}, ["key", "latest", "step", "min", "max", "count"].map((h) => el("th", {}, h)))),
-    el("tbody", {}, entries.map(([k, m]) => el("tr", {}, el("th", {}, k),
-      [m.value, m.step, m.min, m.max, m.count].map((v) => el("td", { class: "num" }, metricText(v)))))));
+    el("tbody", {}, entries.length ? entries.map(([k, m]) => metricRow(k, m))
+      : el("tr", { class: "empty" }, el("td", { colspan: "6", class: "muted" }, "none"))));
+}
+
+// Keep the latest-metrics table of a live run current (latest by step, then time).
+function liveMetricsTable(table, metrics) {
+  const state = Object.fromEntries(Object.entries(metrics).map(([k, m]) => [k, { ...m }]));
+  return (frame) => {
+    frame.keys.forEach((key, i) => {
+      const v = typeof frame.values[i] === "number" ? frame.values[i] : null;
+      const m = state[key] || (state[key] = { value: null, step: -Infinity, timestamp: 0, min: null, max: null, count: 0 });
+      m.count += 1;
+      if (v !== null) { m.min = m.min === null ? v : Math.min(m.min, v); m.max = m.max === null ? v : Math.max(m.max, v); }
+      if (frame.steps[i] > m.step || (frame.steps[i] === m.step && frame.timestamps[i] >= m.timestamp)) {
+        m.value = frame.values[i]; m.step = frame.steps[i]; m.timestamp = frame.timestamps[i];
+      }
+      let row = table.querySelector(`tr[data-key="${CSS.escape(key)}"]`);
+      if (!row) {
+        table.querySelector("tr.empty")?.remove();
+        row = metricRow(key, m);
+        table.tBodies[0].append(row);
+      }
+      for (const c of METRIC_COLUMNS) { row.querySelector(`[data-col="${c}"]`).textContent = metricText(m[c]); }
+    });
+  };
+}
+
+// A running run's page follows the live tail: charts, the metrics table, status.
+async function followLive(runId, charts, table, metrics, badge, liveNote) {
+  const snapshot = await charts.ready;
+  if (snapshot === null) { return; }
+  const updateTable = liveMetricsTable(table, metrics);
+  let partition = null;
+  const close = follow([runId], {
+    snapshot,
+    onHello: (hello) => {
+      partition = String(hello.partitions[runId]);
+      charts.setLakeOffsetsAt(async (snap) => {
+        const p = await api(`/api/v1/runs/${encodeURIComponent(runId)}/live/position?snapshot=${snap}`);
+        return { [runId]: p.lake_offset };
+      }, { [runId]: hello.lake_offsets[partition] });
+    },
+    onMetrics: (frame) => { charts.addLive(frame); updateTable(frame); },
+    onStatus: (s) => {
+      badge.replaceWith(statusBadge(s.status));
+      liveNote.textContent = `ended ${when(s.end_time)}`;
+      close();
+    },
+    onState: (state) => {
+      liveNote.textContent = state === "live" ? "● live" : state;
+      liveNote.className = `live-state ${state}`;
+    },
+  });
 }
 
 async function versionsFromRun(section, runId) {
@@ -180,38 +119,122 @@ async function versionsFromRun(section, runId) {
   }
 }
 
+// The runs whose parent is this one (MLflow's mlflow.parentRunId tag).
+async function childRuns(section, info) {
+  try {
+    const data = await api("/api/v1/runs/search", { experiment_ids: [info.experiment_id], max_results: 1000,
+      filter: `tags.mlflow.parentRunId = '${info.run_id.replace(/'/g, "")}'` });
+    if (!data.runs.length) { section.remove(); return; }
+    section.replaceChildren(el("h3", {}, `Child runs (${data.runs.length}${data.next_page_token ? "+" : ""})`),
+      el("ul", { class: "plain" }, data.runs.map((r) => el("li", {},
+        el("a", { href: runHref(r.info.run_id) }, r.info.run_name || r.info.run_id), " ", statusBadge(r.info.status)))),
+      data.runs.length > 1 ? el("a", { href: `#/compare?ids=${data.runs.map((r) => r.info.run_id).join(",")}` },
+        "compare the child runs") : null);
+  } catch (err) {
+    section.replaceChildren(errorBox(err, { title: "Could not look up child runs" }));
+  }
+}
+
 // One run: info, params, tags, latest metrics, charts, artifacts, registered versions.
-export async function runView(root, runId) {
+export async function runView(root, runId, params = new URLSearchParams()) {
   root.append(loading());
   let run;
   try {
     run = await api(`/api/v1/runs/${encodeURIComponent(runId)}`);
   } catch (err) {
     root.replaceChildren(errorBox(err, { title: `Could not load run ${runId}`, retry: () => {
-      root.replaceChildren(); runView(root, runId);
+      root.replaceChildren(); runView(root, runId, params);
     } }));
     return;
   }
   const info = run.info;
   const name = info.run_name || info.run_id;
-  const charts = el("div", { class: "grid charts" });
+  const charts = el("div", { class: "charts-panel" });
   const registered = el("section", {});
-  root.replaceChildren(el("h1", {}, name, " ", statusBadge(info.status)),
+  const children = el("section", { id: "child-runs" });
+  const badge = statusBadge(info.status);
+  const liveNote = el("span", { class: "live-state" });
+  const table = metricsTable(run.data.metrics);
+  root.replaceChildren(el("h1", {}, name, " ", badge, liveNote),
+    el("section", {}, el("h3", {}, "Charts"), charts),
+    el("section", {}, el("h3", {}, "Metrics"), table),
     el("div", { class: "grid" },
       el("section", {}, el("h3", {}, "Run"), infoTable(info)),
       el("section", { id: "params" }, el("h3", {}, "Params"), keyValueTable(run.data.params)),
       el("section", { id: "tags" }, el("h3", {}, "Tags"), keyValueTable(run.data.tags))),
-    el("section", {}, el("h3", {}, "Metrics"), metricsTable(run.data.metrics)),
-    el("section", {}, el("h3", {}, "Charts"), charts),
+    children,
     artifactsSection(info.run_id),
     registered);
   const keys = Object.keys(run.data.metrics).sort();
-  metricCharts(charts, [info.run_id], keys, { [info.run_id]: name });
+  const chartView = metricCharts(charts, [info.run_id], keys, { [info.run_id]: name },
+    { params, starts: { [info.run_id]: info.start_time } });
+  if (info.status === "RUNNING") { followLive(info.run_id, chartView, table, run.data.metrics, badge, liveNote); }
   versionsFromRun(registered, info.run_id);
+  childRuns(children, info);
+}
+
+// /compare answers at most COMPARE_CHUNK runs: ask in chunks, merge the answers.
+const COMPARE_CHUNK = 100;
+async function compareInChunks(ids) {
+  const chunks = [];
+  for (let i = 0; i < ids.length; i += COMPARE_CHUNK) { chunks.push(ids.slice(i, i + COMPARE_CHUNK)); }
+  const answers = await Promise.all(chunks.map((c) => api("/api/v1/compare", { run_ids: c })));
+  const runs = answers.flatMap((a) => a.runs);
+  const keys = [...new Set(runs.flatMap((r) => Object.keys(r.data.params)))].sort();
+  const differ = keys.filter((k) => new Set(runs.map((r) => r.data.params[k] ?? null)).size > 1);
+  return { runs, params_differ: differ, params_same: keys.filter((k) => !differ.includes(k)),
+           metric_keys: [...new Set(answers.flatMap((a) => a.metric_keys))].sort() };
+}
+
+// Which params drive a metric: parallel coordinates (params that differ -> the
+// metric) and a scatter of any two columns.
+function driversSection(data) {
+  const metricSelect = el("select", { "aria-label": "metric to explain" },
+    data.metric_keys.map((k) => el("option", { value: k }, k)));
+  const columns = [...data.params_differ.map((k) => `params.${k}`), ...data.metric_keys.map((k) => `metrics.${k}`)];
+  const value = (r, col) => {
+    const [kind, ...rest] = col.split(".");
+    const key = rest.join(".");
+    if (kind === "metrics") { const m = r.data.metrics[key]; return m && typeof m.value === "number" ? m.value : null; }
+    const v = r.data.params[key];
+    return v === undefined ? null : (Number.isFinite(Number(v)) && v !== "" ? Number(v) : v);
+  };
+  const canvas = el("canvas", { class: "parallel", role: "img", "aria-label": "parallel coordinates of params and a metric" });
+  const drawParallel = () => {
+    const axes = [...data.params_differ.slice(0, 10).map((k) => `params.${k}`), `metrics.${metricSelect.value}`];
+    parallelCoordinates(canvas, axes, data.runs.map((r) => axes.map((c) => value(r, c))));
+  };
+  metricSelect.addEventListener("change", drawParallel);
+  const pick = (label, dflt) => el("select", { "aria-label": label }, columns.map((c) => el("option", { value: c, selected: c === dflt }, c)));
+  const xSel = pick("scatter x", columns[0]), ySel = pick("scatter y", columns[columns.length - 1]);
+  const scatterBox = el("div", { class: "scatter" });
+  let plot = null;
+  const drawScatter = () => {
+    plot?.destroy();
+    scatterBox.replaceChildren();
+    const numeric = (v) => (typeof v === "number" ? v : null);
+    plot = scatter(scatterBox, data.runs.map((r) => numeric(value(r, xSel.value))),
+      data.runs.map((r) => numeric(value(r, ySel.value))), { xLabel: xSel.value, yLabel: ySel.value });
+  };
+  xSel.addEventListener("change", drawScatter);
+  ySel.addEventListener("change", drawScatter);
+  const section = el("section", { id: "drivers" },
+    el("h3", {}, "Params → metric"),
+    data.metric_keys.length && data.params_differ.length
+      ? [el("div", { class: "toolbar" }, el("label", {}, "metric ", metricSelect)), canvas]
+      : el("p", { class: "muted" }, "No param differs between these runs, or no metric was logged."),
+    el("h3", {}, "Scatter"),
+    columns.length ? [el("div", { class: "toolbar" }, el("label", {}, "x ", xSel), el("label", {}, "y ", ySel)), scatterBox]
+      : el("p", { class: "muted" }, "Nothing to plot."));
+  requestAnimationFrame(() => {
+    if (data.metric_keys.length && data.params_differ.length) { drawParallel(); }
+    if (columns.length) { drawScatter(); }
+  });
+  return section;
 }
 
 // Several runs side by side: params that differ first (highlighted), latest
-// metrics, and one chart per metric with a line per run.
+// metrics, params -> metric, and one chart per metric with a line per run.
 export async function compareView(root, params) {
   const ids = [...new Set((params.get("ids") || "").split(",").filter(Boolean))];
   root.append(el("h1", {}, `Compare ${ids.length} runs`));
@@ -220,7 +243,7 @@ export async function compareView(root, params) {
   root.append(body);
   let data;
   try {
-    data = await api("/api/v1/compare", { run_ids: ids });
+    data = await compareInChunks(ids);
   } catch (err) {
     body.replaceChildren(errorBox(err, { title: "Could not compare the runs", retry: () => {
       root.replaceChildren(); compareView(root, params);
@@ -243,11 +266,14 @@ export async function compareView(root, params) {
   const onlyDiff = el("input", { type: "checkbox", id: "only-differ" });
   onlyDiff.addEventListener("change", () => table.classList.toggle("only-differ", onlyDiff.checked));
   const missing = ids.filter((id) => !labels[id]);
-  const charts = el("div", { class: "grid charts" });
+  const charts = el("div", { class: "charts-panel" });
   put(body,
     missing.length ? el("p", { class: "error" }, `Not found: ${missing.join(", ")}`) : null,
     el("label", { class: "toggle" }, onlyDiff, " show only rows that differ"),
+    driversSection(data),
+    el("h3", {}, "Runs side by side"),
     el("div", { class: "table-wrap" }, table),
     el("h3", {}, "Charts"), charts);
-  metricCharts(charts, data.runs.map((r) => r.info.run_id), data.metric_keys, labels);
+  metricCharts(charts, data.runs.map((r) => r.info.run_id), data.metric_keys, labels,
+    { params, starts: Object.fromEntries(data.runs.map((r) => [r.info.run_id, r.info.start_time])) });
 }
