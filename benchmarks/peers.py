@@ -33,13 +33,18 @@ from runstream.config import Ports, Settings, load_settings, settings_to_env
 from runstream.stack import LocalStack, ServiceProcess, free_ports
 
 VENVS = Path(__file__).resolve().parent / ".venvs"
+ROOT = Path(__file__).resolve().parents[1]
 
 # name -> pip install steps of its venv, in order
 REQUIREMENTS: dict[str, list[list[str]]] = {
     "mlflow": [["mlflow==3.17.2"]],
     "fasttrackml": [["--no-deps", "fasttrackml==0.6.0"], ["mlflow-skinny==3.17.2"]],
+    # Airflow pins fastapi below the query service's, so Runstream joins its venv without
+    # dependencies: the provider (runstream.airflow) needs only httpx, which Airflow has,
+    # and runs projects through the `runstream` command of Runstream's own environment.
+    "airflow": [["apache-airflow==3.3.2"], ["--no-deps", "-e", str(ROOT)]],
 }
-PACKAGES = {"mlflow": "mlflow", "fasttrackml": "fasttrackml"}
+PACKAGES = {"mlflow": "mlflow", "fasttrackml": "fasttrackml", "airflow": "apache-airflow"}
 READY_PATH = "/api/2.0/mlflow/experiments/search?max_results=1"
 
 
@@ -207,6 +212,20 @@ class RunstreamServer:
 
 
 PORTS_NEEDED = len(dataclasses.fields(Ports))
+# Where a stack lives (state folder, addresses, catalog, data) is the harness's to
+# choose; every other RUNSTREAM_* setting (batch sizes, timeouts, log level, ...)
+# passes through, so one tuning can be compared with another.
+LOCATION_SETTINGS = (
+    "RUNSTREAM_HOME", "RUNSTREAM_HOST", "RUNSTREAM_PORT_", "RUNSTREAM_KAFKA_BOOTSTRAP",
+    "RUNSTREAM_LAKE_CATALOG", "RUNSTREAM_LAKE_DATA_PATH", "RUNSTREAM_TRACKING_URI",
+    "RUNSTREAM_TOPIC_PREFIX", "RUNSTREAM_TEST_",
+)
+
+
+def tuning_env(environ: dict[str, str] | os._Environ[str]) -> dict[str, str]:
+    """``environ`` without the RUNSTREAM_* settings that say where a stack lives."""
+    return {k: v for k, v in environ.items() if not k.startswith(LOCATION_SETTINGS)}
+
 
 
 def start_runstream(workdir: Path, ports: list[int] | None = None) -> RunstreamServer:
@@ -219,10 +238,7 @@ def start_runstream(workdir: Path, ports: list[int] | None = None) -> RunstreamS
     names = [f.name for f in dataclasses.fields(Ports)]
     chosen = ports or free_ports(len(names))
     ports_ = Ports(**dict(zip(names, chosen, strict=True)))
-    # The stack runs on defaults; only the log level passes (to debug a workload).
-    environ = {k: v for k, v in os.environ.items()
-               if not k.startswith("RUNSTREAM_") or k == "RUNSTREAM_LOG_LEVEL"}
-    settings = load_settings(environ, home=workdir.resolve(), ports=ports_)
+    settings = load_settings(tuning_env(os.environ), home=workdir.resolve(), ports=ports_)
     stack = LocalStack(settings, with_apps=True)
     stack.up()
     server = RunstreamServer("runstream", settings.api_url, Path(sys.executable), settings, stack)

@@ -8,6 +8,7 @@ Notes (capped runs, wrong answers, failures) follow each table, per system.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import importlib.metadata
 import os
@@ -16,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from benchmarks.peers import LOCATION_SETTINGS
 from benchmarks.workloads.base import median
 from benchmarks.workloads.runner import ClientResult
 
@@ -137,8 +139,15 @@ def machine_facts() -> dict[str, str]:
                 break
     except OSError:
         pass
+    load = "?"
+    with contextlib.suppress(OSError):
+        load = " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    tuning = {k: v for k, v in sorted(os.environ.items())
+              if k.startswith("RUNSTREAM_") and not k.startswith(LOCATION_SETTINGS)}
     return {"cpu": cpu, "cores": str(os.cpu_count()), "memory": memory,
-            "os": platform.platform(), "python": platform.python_version()}
+            "os": platform.platform(), "python": platform.python_version(),
+            "load (1/5/15 min) at report time": load,
+            "RUNSTREAM_* tuning": ", ".join(f"{k}={v}" for k, v in tuning.items()) or "defaults"}
 
 
 def runstream_versions() -> dict[str, str]:

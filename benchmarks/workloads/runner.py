@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from benchmarks.peers import LOCATION_SETTINGS
 from benchmarks.workloads.base import Measurement, Params
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -101,9 +102,10 @@ def time_limit(params: Params) -> float:
 
 
 def client_env(server: Server) -> dict[str, str]:
-    """The client's environment: ours without tracking settings, plus the server's own."""
+    """The client's environment: ours with our tuning but no tracking location, plus the
+    server's own settings."""
     env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("RUNSTREAM_", "MLFLOW_"))}
+           if not k.startswith(("MLFLOW_", *LOCATION_SETTINGS))}
     env["PYTHONPATH"] = str(ROOT)
     env["PYTHONUNBUFFERED"] = "1"
     env.update(getattr(server, "client_env", {}))

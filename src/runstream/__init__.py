@@ -88,6 +88,7 @@ if TYPE_CHECKING:
         search_experiments,
         search_runs,
     )
+    from runstream.sdk.history import history
 
 # public name -> module that defines it (imported on first access)
 _LAZY: dict[str, str] = {
@@ -100,6 +101,7 @@ _LAZY: dict[str, str] = {
     "RunTag": "runstream.sdk.entities",
     "ViewType": "runstream.sdk.entities",
     "RunstreamClient": "runstream.sdk.client",
+    "history": "runstream.sdk.history",
     "infer_signature": "runstream.models",
 }
 _FLUENT = (
@@ -193,6 +195,7 @@ __all__ = [
     "get_parent_run",
     "get_run",
     "get_tracking_uri",
+    "history",
     "infer_signature",
     "keras",
     "last_active_run",

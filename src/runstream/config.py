@@ -79,6 +79,7 @@ class Settings:
     sql_timeout_s: float = 10.0
     sql_max_rows: int = 10_000
     search_index_max_age_s: float = 2.0
+    read_after_timeout_s: float = 5.0
     startup_timeout_s: float = 60.0
     auth: bool = False
     admin_username: str = "admin"
@@ -247,6 +248,10 @@ _FIELDS: dict[str, tuple[str, Callable[[str, str], Any]]] = {
         "search_index_max_age_s",
         lambda n, raw: _parse_float(n, raw, 0, 3600),
     ),
+    "READ_AFTER_TIMEOUT_S": (
+        "read_after_timeout_s",
+        lambda n, raw: _parse_float(n, raw, 0, 300),
+    ),
     "STARTUP_TIMEOUT_S": ("startup_timeout_s", lambda n, raw: _parse_float(n, raw, 1, 3600)),
     "AUTH": ("auth", _parse_bool),
     "ADMIN_USERNAME": ("admin_username", _text),
@@ -341,7 +346,11 @@ def load_settings(environ: Mapping[str, str], **overrides: Any) -> Settings:
 
 
 # Variables read by other parts (the SDK, the test suite) rather than by Settings.
-_IGNORED = frozenset({"SLOW_TESTS", "SDK_BUFFER_EVENTS", "SDK_BUFFER_TIMEOUT_S", "LOG_LEVEL"})
+# Read elsewhere: by the test suite, the SDK's buffer, logging, and the SDK's start_run
+# (RUN_ID: the run `runstream run` created for its command).
+_IGNORED = frozenset(
+    {"SLOW_TESTS", "SDK_BUFFER_EVENTS", "SDK_BUFFER_TIMEOUT_S", "LOG_LEVEL", "RUN_ID"}
+)
 
 
 def _read_secret(name: str, path: Path) -> str:

@@ -19,11 +19,14 @@ third-party exception type.
     │   ├── PageTokenError          a page token that is not one we issued
     │   ├── ArtifactPathError       an artifact path that is absolute or escapes
     │   ├── SqlRejectedError        SQL that is not one read-only statement
-    │   └── SqlTimeLimitError       SQL that ran past the statement time limit
+    │   ├── SqlTimeLimitError       SQL that ran past the statement time limit
+    │   ├── AlreadyExistsError      a name that is taken (experiment, registered model)
+    │   └── ProjectError            an MLproject, entry point or parameter that cannot run
     ├── NotFoundError               experiment, run, model, version, artifact
     ├── AuthenticationError         no, bad, expired or revoked credentials
     │   └── TooManyAttemptsError    failed logins over the limit for a user or address
     ├── PermissionDeniedError       an authenticated caller without the permission
+    ├── ProjectEnvError             a project environment that cannot be built (names the tool)
     ├── ServiceError                a service that is down, slow or misbehaving
     │   ├── StackError              a local service that did not start or stop
     │   │   └── PortInUseError      a port the stack needs is taken
@@ -107,6 +110,10 @@ class SqlRejectedError(ValidationError):
     """SQL that is not exactly one read-only statement over the lake views."""
 
 
+class AlreadyExistsError(ValidationError):
+    """A name that is already taken: an experiment's or a registered model's."""
+
+
 class SqlTimeLimitError(ValidationError):
     """A SQL statement ran past its time limit (the caller's to shorten); names the limit."""
 
@@ -131,8 +138,16 @@ class PermissionDeniedError(RunstreamError):
     """An authenticated caller lacks the permission the request needs (HTTP 403)."""
 
 
+class ProjectError(ValidationError):
+    """An MLproject, entry point, parameter or project URI that cannot run (nothing ran)."""
+
+
 class NotFoundError(RunstreamError):
     """An experiment, run, model, version or artifact that does not exist."""
+
+
+class ProjectEnvError(RunstreamError):
+    """A project environment that cannot be built: a missing tool or Python, a failed install."""
 
 
 class ServiceError(RunstreamError):
@@ -180,6 +195,7 @@ class BufferFullError(DeliveryError):
 
 
 __all__ = [
+    "AlreadyExistsError",
     "ArtifactPathError",
     "AuthenticationError",
     "BrokerError",
@@ -199,6 +215,8 @@ __all__ = [
     "ParamConflictError",
     "PermissionDeniedError",
     "PortInUseError",
+    "ProjectEnvError",
+    "ProjectError",
     "QueryTimeoutError",
     "RunstreamError",
     "ServiceError",

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import pyarrow as pa
 import pytest
 from fastapi.testclient import TestClient
 from test_query_helpers import NOW, Dataset, fill_lake, per_test_settings, rid
@@ -14,6 +15,7 @@ from test_query_helpers import NOW, Dataset, fill_lake, per_test_settings, rid
 from runstream.config import Settings
 from runstream.query.http.app import create_app
 from runstream.query.http.schemas.artifacts import ArtifactsPage
+from runstream.query.http.schemas.columnar import ARROW_STREAM
 from runstream.query.http.schemas.experiments import ExperimentResponse, ExperimentsPage
 from runstream.query.http.schemas.metrics import CompareResponse, HistoriesResponse
 from runstream.query.http.schemas.registry import (
@@ -26,6 +28,7 @@ from runstream.query.http.schemas.registry import (
 )
 from runstream.query.http.schemas.runs import RunResponse, RunsPage
 from runstream.query.http.schemas.sql import SqlResponse
+from runstream.sdk.history import metric_history, read_history
 
 
 @pytest.fixture(scope="module")
@@ -198,6 +201,53 @@ def test_history_is_downsampled_keeping_ends_and_spikes(client: TestClient) -> N
         "/api/v1/metrics/history", json={"run_ids": [rid(1)], "keys": ["a"], "max_points": 2}
     )
     assert too_many.status_code == 400
+
+
+def test_history_as_columns_full_or_downsampled_in_arrow_or_json(client: TestClient) -> None:
+    runs = [rid(2), rid(1)]
+    full = client.get("/api/v1/metrics/columns", params={"run_id": runs, "key": "train_loss"})
+    assert full.status_code == 200, full.text
+    body = HistoriesResponse.model_validate(full.json())
+    assert [(s.run_id, s.total_points, len(s.steps), s.downsampled) for s in body.series] == [
+        (rid(1), 5000, 5000, False),
+        (rid(2), 300, 300, False),
+    ]
+    assert body.series[0].steps == list(range(5000))
+    assert body.series[0].values[1234] == pytest.approx(5.0 + 1 / 1235)
+    assert body.series[1].timestamps[:2] == [NOW + 200, NOW + 201]
+    assert int(full.headers["x-runstream-snapshot"]) == body.snapshot_id > 0
+
+    arrow = client.post("/api/v1/metrics/columns", json={"run_ids": runs, "keys": ["train_loss"]},
+                        headers={"Accept": ARROW_STREAM})
+    assert arrow.headers["content-type"].startswith(ARROW_STREAM)
+    table = pa.ipc.open_stream(arrow.content).read_all()
+    assert table.column_names == ["run_id", "key", "step", "timestamp", "value"]
+    assert table.num_rows == 5300
+    assert table.column("run_id").to_pylist() == [rid(1)] * 5000 + [rid(2)] * 300
+    assert table.column("step").to_pylist()[4999:5001] == [4999, 0]
+    assert table.schema.metadata[b"runstream.snapshot_id"] == str(body.snapshot_id).encode()
+
+    wanted = {"run_ids": [rid(1)], "keys": ["train_loss"], "max_points": 100}
+    thin = client.post("/api/v1/metrics/columns", json=wanted).json()["series"]
+    rows = client.post("/api/v1/metrics/history", json=wanted).json()["series"]
+    assert thin == rows and thin[0]["downsampled"] and len(thin[0]["steps"]) <= 100
+    nan = client.get("/api/v1/metrics/columns", params={"run_id": rid(3), "key": "acc"})
+    assert nan.json()["series"][0]["values"] == ["NaN"]
+    assert client.get("/api/v1/metrics/columns", params={"run_id": rid(1)}).status_code == 400
+
+
+def test_the_sdk_reads_histories_as_arrow_and_as_mlflow_metrics(client: TestClient) -> None:
+    transport = client._transport  # the app itself, in process
+    table = read_history("http://testserver", [rid(1), rid(2)], "train_loss",
+                         transport=transport)
+    assert table.num_rows == 5300 and table.column("value").type == pa.float64()
+    thin = read_history("http://testserver", rid(1), ["train_loss"], max_points=50,
+                        transport=transport)
+    assert 2 < thin.num_rows <= 50
+    points = metric_history("http://testserver", rid(2), "train_loss", transport=transport)
+    assert [(p.step, p.timestamp) for p in points[:2]] == [(0, NOW + 200), (1, NOW + 201)]
+    assert points[0].value == pytest.approx(0.5) and len(points) == 300
+    assert metric_history("http://testserver", rid(2), "nope", transport=transport) == []
 
 
 def test_compare_splits_params_and_adds_histories(client: TestClient) -> None:

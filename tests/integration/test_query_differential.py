@@ -2,7 +2,7 @@
 same searches with the same runs in the same order (MLflow's own client asks both).
 
 MLflow's server runs from the benchmarks' venv (``benchmarks/.venvs/mlflow``, made on
-first use from PyPI); without it the test is skipped. Starting and filling MLflow's
+first use from PyPI, when missing). Starting and filling MLflow's
 server takes most of a minute, so the module is marked slow (RUNSTREAM_SLOW_TESTS=1).
 """
 
@@ -137,8 +137,6 @@ CORPUS: list[tuple[str, list[str]]] = [
 def clients(
     stack_settings: Settings, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[MlflowClient, MlflowClient]]:
-    if not (ROOT / "benchmarks" / ".venvs" / "mlflow" / "bin" / "mlflow").exists():
-        pytest.skip("MLflow's server venv is missing (python -m benchmarks creates it)")
     sys.path.insert(0, str(ROOT))
     from benchmarks.peers import start_peer
 

@@ -87,3 +87,18 @@ def test_a_batch_commit_that_lost_to_maintenance_is_a_conflict_and_leaves_nothin
     assert lake.con.execute(
         f"SELECT count(*) FROM {CATALOG}.metrics WHERE run_id = 'again'"
     ).fetchone() == (5000,)
+
+
+def test_a_step_that_fails_is_skipped_and_the_pass_goes_on(
+    lake: Lake, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import runstream.lake.maintenance as maintenance
+
+    real = maintenance.maintenance_steps
+
+    def with_a_broken_step(retention_s: float = 3600) -> list[maintenance.Step]:
+        return [maintenance.Step("broken", "CALL no_such_function()"), *real(retention_s)[:2]]
+
+    monkeypatch.setattr(maintenance, "maintenance_steps", with_a_broken_step)
+    report = compact(lake)
+    assert report.skipped == ("broken",) and report.steps_done == 2 and report.next_step == 0

@@ -39,9 +39,13 @@ FORBIDDEN = {
         "cli",
     },
     "core": {"kafka", "objectstore", "lake", "stack", "sdk", "materializer", "query", "cli"},
-    "query": {"kafka", "materializer", "sdk"},
-    "sdk": {"lake", "materializer", "query"},
+    "query": {"kafka", "materializer", "sdk", "gateway", "server"},
+    # The write gateway never touches the lake; what it must know comes through a protocol.
+    "gateway": {"lake", "query", "materializer", "sdk", "server"},
+    "sdk": {"lake", "materializer", "query", "gateway", "server"},
     "materializer": {"query", "sdk"},
+    "projects": {"lake", "materializer", "query", "kafka", "objectstore"},
+    "serving": {"lake", "materializer", "query"},
     # auth decides; the query service and the gateway enforce. It reads rows and
     # publishes events through small protocols.
     "auth": {"kafka", "objectstore", "lake", "stack", "sdk", "materializer", "query", "cli"},

@@ -13,8 +13,9 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from runstream.config import Settings
+from runstream.core.positions import Position
 from runstream.events import decode
-from runstream.kafka.producer import OutgoingMessage, SendFailure
+from runstream.kafka.producer import OutgoingMessage, SendFailure, SendResult
 from runstream.sdk.client import RunstreamClient
 from runstream.sdk.transport import EventSink
 
@@ -33,19 +34,22 @@ class MemorySink:
     async def start(self) -> None:
         """Nothing to connect."""
 
-    async def send_all(self, messages: Sequence[OutgoingMessage]) -> list[SendFailure | None]:
+    async def send_all(self, messages: Sequence[OutgoingMessage]) -> list[SendResult]:
         """Delivers, or fails the whole attempt while ``fail_next`` > 0."""
         with self.lock:
             self.attempts += 1
             if self.fail_next > 0:
                 self.fail_next -= 1
                 return [self.failure] * len(messages)
-            results: list[SendFailure | None] = []
+            results: list[SendResult] = []
             for message in messages:
                 failure = self.fail_when(message) if self.fail_when else None
                 if failure is None:
                     self.messages.append(message)
-                results.append(failure)
+                    # One partition per topic: the offset is the message's place in the list.
+                    results.append(Position(message.topic, 0, len(self.messages) - 1))
+                else:
+                    results.append(failure)
             return results
 
     async def stop(self) -> None:

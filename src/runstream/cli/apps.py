@@ -46,3 +46,7 @@ def add_commands(sub: Any) -> None:
     from runstream.cli.query_commands import add_commands as add_query_commands
 
     add_query_commands(sub)
+
+    from runstream.cli.models import add_commands as add_model_commands
+
+    add_model_commands(sub)

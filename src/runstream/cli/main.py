@@ -101,11 +101,12 @@ def build_parser() -> argparse.ArgumentParser:
     status = sub.add_parser("status", help="show the local services")
     status.add_argument("--json", action="store_true")
     status.set_defaults(handler=cmd_status)
-    from runstream.cli import apps, auth_commands, sync_commands
+    from runstream.cli import apps, auth_commands, project_commands, sync_commands
 
     apps.add_commands(sub)
     auth_commands.add_commands(sub)
     sync_commands.add_commands(sub)
+    project_commands.add_commands(sub)
     return parser
 
 

@@ -24,20 +24,15 @@ from runstream.query.search.planner import MAX_RESULTS_LIMIT, plan_search
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
-    """Run the query service with uvicorn until interrupted."""
+    """Run the HTTP server (queries, MLflow writes, or both) with uvicorn until interrupted."""
     import uvicorn
 
-    from runstream.kafka.event_sink import KafkaEventSink
-    from runstream.kafka.tail import KafkaLogTail
-    from runstream.query.http.app import create_app
+    from runstream.server import build_app
 
     host = args.host or settings.host
     port = args.port or settings.ports.api
-    # The composition root: the live tail reads the events topic through the Kafka adapter.
-    live = KafkaLogTail(settings.bootstrap, settings.topic_events)
-    sink = KafkaEventSink(settings.bootstrap, settings.topic_events, settings.topic_registry)
     uvicorn.run(
-        create_app(settings, live=live, auth_sink=sink),
+        build_app(settings, args.role),
         host=host,
         port=port,
         log_level=args.log_level,
@@ -127,6 +122,12 @@ def add_commands(sub: Any) -> None:
     serve.add_argument("--port", type=int, help="port (default: RUNSTREAM_PORT_API, 5000)")
     serve.add_argument(
         "--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"]
+    )
+    serve.add_argument(
+        "--role",
+        default="all",
+        choices=["read", "write", "all"],
+        help="read: queries only; write: the MLflow write gateway only; all (default): both",
     )
     serve.set_defaults(handler=cmd_serve)
 

@@ -14,7 +14,12 @@ from typing import Any
 
 from runstream.errors import BrokerError
 from runstream.events import Envelope, encode, event_key, topic_kind
-from runstream.kafka.producer import KafkaEventProducer, OutgoingMessage, ProducerOptions
+from runstream.kafka.producer import (
+    KafkaEventProducer,
+    OutgoingMessage,
+    ProducerOptions,
+    SendFailure,
+)
 
 
 class KafkaEventSink:
@@ -42,7 +47,8 @@ class KafkaEventSink:
             OutgoingMessage(self._topics[topic_kind(e.type)], event_key(e), encode(e))
             for e in events
         ]
-        failures = [f for f in await self._producer.send_all(messages) if f is not None]
+        results = await self._producer.send_all(messages)
+        failures = [f for f in results if isinstance(f, SendFailure)]
         if failures:
             raise BrokerError(f"the broker did not take the change: {failures[0].reason}")
 

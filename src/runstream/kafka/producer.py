@@ -1,8 +1,10 @@
 """The SDK's event producer: aiokafka behind one small async interface.
 
-This is the only module the SDK reaches aiokafka through. It sends already-encoded
-events and reports, per message, whether it was delivered and, if not, whether
-trying again can help. It never raises an aiokafka type.
+This is the only module the SDK and the write gateway reach aiokafka through. It
+sends already-encoded events and reports, per message, either the position the
+broker acknowledged it at (topic, partition, offset: what a later read waits for,
+see ``runstream.core.positions``) or why it was not delivered and whether trying
+again can help. It never raises an aiokafka type.
 
 Settings that matter for delivery:
 
@@ -24,9 +26,10 @@ import asyncio
 import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from runstream.core.limits import LIMITS
+from runstream.core.positions import Position
 from runstream.errors import BrokerError
 
 if TYPE_CHECKING:
@@ -77,6 +80,12 @@ class ProducerOptions:
     request_timeout_s: float = 10.0
     max_batch_size: int = 512 * 1024
     retry_backoff_ms: int = 200
+
+
+SendResult = Position | SendFailure
+"""What became of one message: where the broker acknowledged it, or why it was not."""
+
+_NOT_SENT = SendFailure(True, "not sent")
 
 
 def _failure(exc: BaseException) -> SendFailure:
@@ -137,7 +146,7 @@ class KafkaEventProducer:
             ) from exc
         self._producer = producer
 
-    async def send_all(self, messages: Sequence[OutgoingMessage]) -> list[SendFailure | None]:
+    async def send_all(self, messages: Sequence[OutgoingMessage]) -> list[SendResult]:
         """Sends messages and waits until each one is delivered or has failed.
 
         Messages are handed to aiokafka in order; those with the same key go to one
@@ -147,7 +156,8 @@ class KafkaEventProducer:
             messages: the messages, in the order they must be written per key.
 
         Returns:
-            One entry per message: None when delivered, else why it failed.
+            One entry per message: its acknowledged position when delivered, else
+            why it failed.
 
         Raises:
             BrokerError: :meth:`start` was not called.
@@ -157,8 +167,8 @@ class KafkaEventProducer:
         producer = self._producer
         if producer is None:
             raise BrokerError("the producer is not started")
-        results: list[SendFailure | None] = [None] * len(messages)
-        futures: list[tuple[int, asyncio.Future[object]]] = []
+        results: list[SendResult] = [_NOT_SENT] * len(messages)
+        futures: list[tuple[int, asyncio.Future[Any]]] = []
         for index, message in enumerate(messages):
             try:
                 future = await producer.send(message.topic, message.value, key=message.key)
@@ -173,9 +183,11 @@ class KafkaEventProducer:
             futures.append((index, future))
         for index, future in futures:
             try:
-                await future
+                meta = await future
             except (KafkaError, OSError) as exc:
                 results[index] = _failure(exc)
+            else:
+                results[index] = Position(meta.topic, meta.partition, meta.offset)
         return results
 
     async def stop(self) -> None:
@@ -192,4 +204,11 @@ class KafkaEventProducer:
             await asyncio.wait_for(producer.stop(), self.options.request_timeout_s)
 
 
-__all__ = ["KafkaEventProducer", "OutgoingMessage", "ProducerOptions", "SendFailure"]
+__all__ = [
+    "KafkaEventProducer",
+    "OutgoingMessage",
+    "Position",
+    "ProducerOptions",
+    "SendFailure",
+    "SendResult",
+]

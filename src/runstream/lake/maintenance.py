@@ -15,7 +15,9 @@ Its steps therefore meet the writer's commits:
    one DuckLake transaction, so a conflict costs one step, never the writer's batch
    (every step only rewrites data: the rows a reader sees stay the same).
 2. A step that meets the writer (SQLite's lock, a DuckLake commit conflict) is
-   retried with a growing pause, then skipped: the next pass does it.
+   retried with a growing pause, then skipped: the next pass does it. A step that
+   fails otherwise is skipped at once and logged (seen: DuckLake's rewrite of a
+   table with inlined deletes failing on ``isnan(VARCHAR)``); the pass goes on.
 3. A pass stops starting steps once its budget is spent (after one step at least)
    and says where the next pass goes on (``next_step``), so every table is reached
    however short the budget.
@@ -30,6 +32,7 @@ Its steps therefore meet the writer's commits:
 from __future__ import annotations
 
 import contextlib
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -42,6 +45,8 @@ from runstream.config import Settings
 from runstream.errors import LakeError
 from runstream.lake.connection import CATALOG, Lake, open_lake
 from runstream.lake.tables import TABLES
+
+log = logging.getLogger("runstream.lake")
 
 # Time travel further back than this is given up for fewer files.
 SNAPSHOT_RETENTION_S = 3600
@@ -133,7 +138,8 @@ def _run_step(con: duckdb.DuckDBPyConnection, step: Step, stop: threading.Event 
             with contextlib.suppress(duckdb.Error):
                 con.execute("ROLLBACK")
             if not any(m in str(exc) for m in _TRANSIENT):
-                raise LakeError(f"lake maintenance failed ({step.name}): {exc}") from exc
+                log.warning("maintenance step %s skipped: %s", step.name, str(exc)[:300])
+                return -1
             if attempt + 1 == STEP_ATTEMPTS or (stop is not None and stop.is_set()):
                 return -1
         time.sleep(pause)
@@ -165,8 +171,8 @@ def compact(
         guard: a context manager held around each step (contract step 5).
 
     Raises:
-        LakeError: a step failed for a reason a retry will not fix, or was
-            interrupted (the lake stays consistent; retry later).
+        LakeError: a step was interrupted, or the lake could not be read at all
+            (the lake stays consistent; retry later).
     """
     started = time.monotonic()
     con = lake.con

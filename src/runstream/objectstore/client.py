@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 import urllib3
 from minio import Minio
+from minio.datatypes import Part
 from minio.error import MinioException, S3Error
 
 from runstream.config import Settings
@@ -24,6 +25,15 @@ from runstream.errors import NotFoundError, ObjectStoreError
 # Parts of 16 MiB keep memory flat for multi-GB artifacts and stay well above
 # S3's 5 MiB minimum part size.
 PART_SIZE = 16 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class ListedEntry:
+    """One entry of a one-level listing: an object, or a common prefix (a "directory")."""
+
+    name: str
+    is_dir: bool
+    size: int | None
 
 
 @dataclass(frozen=True)
@@ -165,6 +175,64 @@ class ObjectStore:
         except (MinioException, urllib3.exceptions.HTTPError, OSError) as exc:
             raise self._fail(f"list {bucket}/{prefix}", exc) from exc
 
+    def list_level(self, bucket: str, prefix: str) -> list[ListedEntry]:
+        """The objects and sub-prefixes directly under ``prefix`` (which ends in ``/``)."""
+        try:
+            out = []
+            for obj in self._client.list_objects(bucket, prefix=prefix, recursive=False):
+                if obj.object_name is None:
+                    continue
+                name = obj.object_name[len(prefix) :].rstrip("/")
+                if name:
+                    size = None if obj.is_dir else obj.size
+                    out.append(ListedEntry(name, bool(obj.is_dir), size))
+            return out
+        except (MinioException, urllib3.exceptions.HTTPError, OSError) as exc:
+            raise self._fail(f"list {bucket}/{prefix}", exc) from exc
+
+    def create_multipart(self, bucket: str, key: str, content_type: str = "") -> str:
+        """Start a multipart upload; returns its upload id."""
+        headers: dict[str, str | list[str] | tuple[str]] = {
+            "Content-Type": content_type or "application/octet-stream"
+        }
+        try:
+            return str(self._client._create_multipart_upload(bucket, key, headers))
+        except (MinioException, urllib3.exceptions.HTTPError, OSError, ValueError) as exc:
+            raise self._fail(f"start a multipart upload of {bucket}/{key}", exc) from exc
+
+    def presigned_part_url(
+        self, bucket: str, key: str, upload_id: str, part_number: int, expires_s: int = 3600
+    ) -> str:
+        """A URL that uploads one part of a multipart upload without credentials (PUT)."""
+        try:
+            return self._client.get_presigned_url(
+                "PUT",
+                bucket,
+                key,
+                expires=timedelta(seconds=expires_s),
+                extra_query_params={"partNumber": str(part_number), "uploadId": upload_id},
+            )
+        except (MinioException, ValueError) as exc:
+            raise self._fail(f"presign part {part_number} of {bucket}/{key}", exc) from exc
+
+    def complete_multipart(
+        self, bucket: str, key: str, upload_id: str, parts: list[tuple[int, str]]
+    ) -> None:
+        """Finish a multipart upload from its ``(part number, etag)`` pairs."""
+        try:
+            self._client._complete_multipart_upload(
+                bucket, key, upload_id, [Part(n, etag) for n, etag in sorted(parts)]
+            )
+        except (MinioException, urllib3.exceptions.HTTPError, OSError, ValueError) as exc:
+            raise self._fail(f"complete the multipart upload of {bucket}/{key}", exc) from exc
+
+    def abort_multipart(self, bucket: str, key: str, upload_id: str) -> None:
+        """Abandon a multipart upload and its parts."""
+        try:
+            self._client._abort_multipart_upload(bucket, key, upload_id)
+        except (MinioException, urllib3.exceptions.HTTPError, OSError, ValueError) as exc:
+            raise self._fail(f"abort the multipart upload of {bucket}/{key}", exc) from exc
+
     def bucket_size(self, bucket: str) -> int:
         """Bytes stored in a bucket."""
         return sum(obj.size for obj in self.list_objects(bucket))
@@ -186,4 +254,4 @@ class ObjectStore:
             raise self._fail(f"delete {bucket}/{key}", exc) from exc
 
 
-__all__ = ["PART_SIZE", "ObjectInfo", "ObjectStore"]
+__all__ = ["PART_SIZE", "ListedEntry", "ObjectInfo", "ObjectStore"]

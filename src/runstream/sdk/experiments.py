@@ -16,29 +16,22 @@ refuses (the id exists); MLflow likewise never reuses an experiment's name while
 the experiment exists, deleted or not.
 
 Experiment ``"0"`` named ``Default`` exists implicitly (as in MLflow); the SDK never
-creates it.
+creates it. The rule itself lives in :mod:`runstream.core.identity` (the MLflow write
+gateway applies it too).
 """
 
 from __future__ import annotations
 
-import uuid
-from typing import Any, Final
+from typing import Any
 
+from runstream.core.identity import (
+    DEFAULT_EXPERIMENT_ID,
+    DEFAULT_EXPERIMENT_NAME,
+    EXPERIMENT_NAMESPACE,
+    experiment_id_for,
+)
 from runstream.sdk.artifacts import ArtifactRoot
 from runstream.sdk.entities import Experiment
-
-DEFAULT_EXPERIMENT_ID: Final = "0"
-DEFAULT_EXPERIMENT_NAME: Final = "Default"
-
-# Fixed forever: changing it would give every experiment name a new id.
-EXPERIMENT_NAMESPACE: Final = uuid.UUID("5f1d3a52-8c3e-4f0b-9d57-2b7c0f4e9a61")
-
-
-def experiment_id_for(name: str) -> str:
-    """The deterministic id of an experiment name (32 lowercase hex; ``"0"`` for Default)."""
-    if name == DEFAULT_EXPERIMENT_NAME:
-        return DEFAULT_EXPERIMENT_ID
-    return uuid.uuid5(EXPERIMENT_NAMESPACE, name).hex
 
 
 def default_experiment() -> Experiment:

@@ -124,6 +124,10 @@ def start_run(
 ) -> ActiveRun:
     """Starts a run (or resumes ``run_id``) and makes it active; use it with ``with``.
 
+    Without ``run_id``, the first run of a process attaches to the run named by
+    ``RUNSTREAM_RUN_ID`` or ``MLFLOW_RUN_ID`` when set (the run ``runstream run``
+    created for it), as MLflow's ``start_run`` does.
+
     Raises:
         ValidationError: a run is already active and ``nested`` is False, or a bad
             name, tag or description.
@@ -135,6 +139,8 @@ def start_run(
             "start_run(nested=True) to start a child run"
         )
     client = STATE.get_client()
+    if run_id is None and not stack:
+        run_id = _run_id_from_launcher()
     if run_id is not None:
         run = client.local_run(run_id) or client.get_run(run_id)
     else:
@@ -152,6 +158,17 @@ def start_run(
     STATE.install_exit_hooks()
     _monitor_system(client, run.info.run_id, log_system_metrics)
     return active
+
+
+def _run_id_from_launcher() -> str | None:
+    """The run a launcher created for this process (``runstream run``, ``mlflow run``).
+
+    As MLflow does, the variable is used once: a later ``start_run`` starts a new run.
+    """
+    found = None
+    for name in ("MLFLOW_RUN_ID", "RUNSTREAM_RUN_ID"):
+        found = os.environ.pop(name, None) or found
+    return found
 
 
 def _monitor_system(client: RunstreamClient, run_id: str, asked: bool | None) -> None:

@@ -23,6 +23,8 @@ from runstream.sdk.context import git_commit, random_run_name, source_name, user
 from runstream.sdk.entities import Run, RunData, RunInfo, run_from_json
 from runstream.sdk.session import Session
 
+_SOURCE_TYPES = frozenset({"NOTEBOOK", "JOB", "PROJECT", "LOCAL", "RECIPE", "UNKNOWN"})
+
 
 def now_ms() -> int:
     """Milliseconds since the epoch."""
@@ -65,8 +67,14 @@ def run_started_body(
         validate.run_id(parent_run_id)
     if description is not None:
         check_description(description)
-    user, source, commit = user_id(), source_name(), git_commit()
-    system = {"mlflow.user": user, "mlflow.source.name": source, "mlflow.source.type": "LOCAL"}
+    given = dict(validate.tag(k, v) for k, v in (tags or {}).items())
+    # A launcher (``runstream run``) knows the run's source better than this process.
+    user = user_id()
+    source = given.get("mlflow.source.name") or source_name()
+    kind = given.get("mlflow.source.type", "LOCAL")
+    kind = kind if kind in _SOURCE_TYPES else "LOCAL"
+    commit = given.get("mlflow.source.git.commit") or (None if kind == "PROJECT" else git_commit())
+    system = {"mlflow.user": user, "mlflow.source.name": source, "mlflow.source.type": kind}
     if commit:
         system["mlflow.source.git.commit"] = commit
     if parent_run_id:
@@ -75,12 +83,12 @@ def run_started_body(
         "run_name": name,
         "user_id": user,
         "source_name": source,
-        "source_type": "LOCAL",
+        "source_type": kind,
         "start_time": start,
         "git_commit": commit,
         "parent_run_id": parent_run_id,
         "description": description,
-        "tags": {**system, **dict(validate.tag(k, v) for k, v in (tags or {}).items())},
+        "tags": {**system, **given},
     }
 
 

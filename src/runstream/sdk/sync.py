@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Protocol
 
 from runstream.errors import DeliveryError
-from runstream.kafka.producer import OutgoingMessage
+from runstream.kafka.producer import OutgoingMessage, SendFailure
 from runstream.sdk.offline import ARTIFACTS_FOLDER
 from runstream.sdk.spool import EVENTS_FILE, SYNCED_FILE, read_spool
 from runstream.sdk.transport import EventSink
@@ -141,7 +141,8 @@ async def publish_events(
                     return sent
                 part = records[start : start + CHUNK]
                 messages = [OutgoingMessage(topic_of(r.registry), r.key, r.value) for r in part]
-                failures = [f for f in await sink.send_all(messages) if f is not None]
+                results = await sink.send_all(messages)
+                failures = [f for f in results if isinstance(f, SendFailure)]
                 if failures:
                     raise DeliveryError(
                         f"{len(failures)} of {len(part)} events of {file} were not delivered "

@@ -23,7 +23,7 @@ from typing import Any, Protocol
 from runstream.errors import DeliveryError, RunstreamError
 from runstream.events.codec import encode
 from runstream.events.models import Envelope, event_key, topic_kind
-from runstream.kafka.producer import OutgoingMessage, SendFailure
+from runstream.kafka.producer import OutgoingMessage, SendFailure, SendResult
 from runstream.sdk.buffer import EncodedEvent, Entry, EventBuffer, MetricChunk
 from runstream.sdk.delivery import DeliveryReport, loud, track, untrack
 from runstream.sdk.messages import PreparedMessage, prepare_entries
@@ -37,8 +37,14 @@ class EventSink(Protocol):
     async def start(self) -> None:
         """Connects; raises a RunstreamError when it cannot."""
 
-    async def send_all(self, messages: Sequence[OutgoingMessage]) -> list[SendFailure | None]:
-        """Sends in order; one result per message (None when delivered)."""
+    async def send_all(
+        self, messages: Sequence[OutgoingMessage]
+    ) -> Sequence[SendResult | None]:
+        """Sends in order; one result per message.
+
+        A delivered message reports its position (None where there is none, as in the
+        offline spool); a failed one its :class:`SendFailure`.
+        """
 
     async def stop(self) -> None:
         """Disconnects."""
@@ -331,7 +337,9 @@ class Transport:
                     await candidate.start()
                     sink = candidate
                 except RunstreamError as exc:
-                    results: list[SendFailure | None] = [SendFailure(True, str(exc))] * len(todo)
+                    results: Sequence[SendResult | None] = [SendFailure(True, str(exc))] * len(
+                        todo
+                    )
                 else:
                     self._reached = True
                     results = await sink.send_all([p.message for p in todo])
@@ -381,12 +389,12 @@ class Transport:
         return True
 
     def _after_attempt(
-        self, todo: list[PreparedMessage], results: list[SendFailure | None]
+        self, todo: list[PreparedMessage], results: Sequence[SendResult | None]
     ) -> list[PreparedMessage]:
         """Applies steps 3 and 4: returns what must be sent again, in order."""
         retry_from: dict[bytes, int] = {}
         for index, (item, result) in enumerate(zip(todo, results, strict=True)):
-            if result is None:
+            if not isinstance(result, SendFailure):
                 continue
             self.last_error = result.reason
             if not result.retriable:
@@ -396,9 +404,11 @@ class Transport:
         again: list[PreparedMessage] = []
         for index, (item, result) in enumerate(zip(todo, results, strict=True)):
             first = retry_from.get(item.message.key)
-            if first is not None and index >= first and (result is None or result.retriable):
+            delivered = not isinstance(result, SendFailure)
+            retriable = delivered or (isinstance(result, SendFailure) and result.retriable)
+            if first is not None and index >= first and retriable:
                 again.append(item)
-            elif result is None:
+            elif delivered:
                 self.delivered_events += 1
         return again
 

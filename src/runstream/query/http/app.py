@@ -5,6 +5,12 @@
 first use when the materializer has not created the lake yet), the object store
 client, the routers, the MLflow-compatible API, the error envelopes and the
 web UI.
+
+Two parts come from the composition root (``runstream.server``), since the query
+package never talks to the broker: the broker's end offsets for the
+read-your-writes wait (:class:`~runstream.query.read.read_after.EndOffsets`), and a
+write API (the MLflow write gateway) mounted in front of the read routes, so one
+address serves reads and writes as MLflow's server does.
 """
 
 from __future__ import annotations
@@ -13,8 +19,9 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib.metadata import PackageNotFoundError, version
+from typing import Protocol
 
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError as PydanticValidationError
 from starlette.concurrency import run_in_threadpool
@@ -44,10 +51,27 @@ from runstream.query.http.routes import native_routers
 from runstream.query.http.schemas.common import json_response
 from runstream.query.live.port import LogTail
 from runstream.query.read.auth_cache import DirectoryCache
+from runstream.query.read.read_after import EndOffsets, ReadAfter, lake_observer
 from runstream.query.read.session import LakeAccess
 from runstream.query.ui import mount_ui
 
 log = logging.getLogger("runstream.query")
+
+
+class WriteApi(Protocol):
+    """Routes mounted beside the read API (the MLflow write gateway), with a lifespan."""
+
+    def routers(self) -> list[APIRouter]:
+        """The routers, included before the read API's routes."""
+        ...
+
+    async def start(self) -> None:
+        """Open what the routes need (the producer); never fails for a down broker."""
+        ...
+
+    async def stop(self) -> None:
+        """Close it."""
+        ...
 
 
 def _version() -> str:
@@ -133,6 +157,8 @@ def create_app(
     *,
     lake: LakeAccess | None = None,
     store: ObjectStore | None = None,
+    end_offsets: EndOffsets | None = None,
+    write_api: WriteApi | None = None,
     live: LogTail | None = None,
     auth_sink: AuthEventSink | None = None,
 ) -> FastAPI:
@@ -142,6 +168,10 @@ def create_app(
         settings: this process's settings (built at the process edge).
         lake: the lake access to use (tests may pass one); built from settings otherwise.
         store: the object store client; built from settings otherwise.
+        end_offsets: the broker's end offsets; without them, reads that do not send
+            ``X-Runstream-Read-After`` do not wait for earlier writes.
+        write_api: routes that write (the MLflow gateway); without them MLflow's
+            write endpoints answer 501.
         live: the log reader of the live tail (the composition root passes a Kafka
             one; without it the live endpoints answer 503).
         auth_sink: where ``/api/v1/auth`` publishes access-control changes (the
@@ -157,6 +187,9 @@ def create_app(
         store=store or ObjectStore.from_settings(settings),
         metrics=RequestMetrics(),
         auth=auth_edge(settings, lake_access, auth_sink),
+        read_after=ReadAfter(
+            lake_observer(lake_access), end_offsets, settings.read_after_timeout_s
+        ),
         live=live,
     )
 
@@ -164,9 +197,17 @@ def create_app(
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if not await run_in_threadpool(state.lake.start):
             log.warning("the lake is not there yet; reads answer 503 until it is")
+        if end_offsets is not None:
+            await end_offsets.start()
+        if write_api is not None:
+            await write_api.start()
         try:
             yield
         finally:
+            if write_api is not None:
+                await write_api.stop()
+            if end_offsets is not None:
+                await end_offsets.stop()
             if auth_sink is not None:
                 await auth_sink.close()
             await run_in_threadpool(state.lake.close)
@@ -179,11 +220,12 @@ def create_app(
     )
     app.state.runstream = state
     _install_error_handlers(app)
-    for router in (*native_routers(), *mlflow_routers()):
+    writes = write_api.routers() if write_api is not None else []
+    for router in (*writes, *native_routers(), *mlflow_routers()):
         app.include_router(router)
     mount_ui(app)
     app.add_middleware(ServiceMiddleware, state=state)
     return app
 
 
-__all__ = ["create_app"]
+__all__ = ["WriteApi", "create_app"]

@@ -1,24 +1,35 @@
-"""Typed FastAPI dependencies: the app's state, settings, object store and a lake session."""
+"""Typed FastAPI dependencies: the app's state, settings, object store and a lake session.
+
+Every lake session of a request first waits, bounded, until the lake holds what
+was written before the request (:mod:`runstream.query.read.read_after`).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
+import orjson
 from fastapi import Depends, Request
 
 from runstream.config import Settings
+from runstream.core.positions import READ_AFTER_HEADER
 from runstream.objectstore.client import ObjectStore
 from runstream.query.http.prometheus import RequestMetrics
+from runstream.query.http.read_scope import read_scope
 from runstream.query.live.port import LogTail
 from runstream.query.read.port import ReadSession
+from runstream.query.read.read_after import Freshness, ReadAfter
 from runstream.query.read.session import LakeAccess
 
 if TYPE_CHECKING:
     from runstream.query.http.access import AuthEdge
 
 SESSION_KEY = "runstream_session"
+FRESHNESS_KEY = "runstream_freshness"
+# Bodies larger than this are not looked into for keys (the read then waits per topic).
+_SCOPE_BODY_BYTES = 64 * 1024
 
 
 @dataclass
@@ -30,6 +41,7 @@ class AppState:
         lake: lazily opened lake reader.
         store: the artifacts object store (opens connections on first use).
         metrics: request counters for ``/metrics``.
+        read_after: the read-your-writes wait.
         auth: authentication at the edge, when ``RUNSTREAM_AUTH`` is on.
         live: the log reader of the live tail (None: the endpoint answers 503).
     """
@@ -38,6 +50,7 @@ class AppState:
     lake: LakeAccess
     store: ObjectStore
     metrics: RequestMetrics
+    read_after: ReadAfter
     auth: AuthEdge | None = None
     live: LogTail | None = None
 
@@ -66,9 +79,54 @@ def remember_session(request: Request, session: ReadSession) -> None:
     request.scope.setdefault("state", {})[SESSION_KEY] = session
 
 
-def lake_session(request: Request, state: StateDep) -> Iterator[ReadSession]:
-    """A read session for this request; the middleware puts its snapshot in a header."""
-    with state.lake.session() as session:
+async def _request_args(request: Request) -> dict[str, Any]:
+    """Path, query and (small JSON) body arguments, to find the keys a read reads."""
+    args: dict[str, Any] = {}
+    for key in request.query_params:
+        values = request.query_params.getlist(key)
+        args[key] = values if len(values) > 1 else values[0]
+    if request.method == "POST":
+        raw = await request.body()
+        if 0 < len(raw) <= _SCOPE_BODY_BYTES:
+            try:
+                body = orjson.loads(raw)
+            except orjson.JSONDecodeError:
+                body = None  # the route answers the bad body itself
+            if isinstance(body, dict):
+                args.update(body)
+    args.update(request.path_params)
+    return args
+
+
+async def wait_for_writes(request: Request, state: StateDep) -> Freshness:
+    """Wait until the lake holds what was written before this read (bounded).
+
+    Raises:
+        ValidationError: a malformed ``X-Runstream-Read-After`` header.
+    """
+    settings = state.settings
+    scope = read_scope(
+        request.url.path,
+        await _request_args(request),
+        events_topic=settings.topic_events,
+        registry_topic=settings.topic_registry,
+    )
+    freshness = await state.read_after.wait(request.headers.get(READ_AFTER_HEADER), scope)
+    request.scope.setdefault("state", {})[FRESHNESS_KEY] = freshness
+    return freshness
+
+
+FreshnessDep = Annotated[Freshness, Depends(wait_for_writes)]
+
+
+def lake_session(
+    request: Request, state: StateDep, freshness: FreshnessDep
+) -> Iterator[ReadSession]:
+    """A read session for this request, after the read-your-writes wait.
+
+    The middleware puts its snapshot and the wait's outcome in headers.
+    """
+    with state.lake.session(min_snapshot=freshness.snapshot_id) as session:
         remember_session(request, session)
         yield session
 
@@ -78,8 +136,10 @@ StoreDep = Annotated[ObjectStore, Depends(get_store)]
 SessionDep = Annotated[ReadSession, Depends(lake_session)]
 
 __all__ = [
+    "FRESHNESS_KEY",
     "SESSION_KEY",
     "AppState",
+    "FreshnessDep",
     "SessionDep",
     "SettingsDep",
     "StateDep",
@@ -89,4 +149,5 @@ __all__ = [
     "get_store",
     "lake_session",
     "remember_session",
+    "wait_for_writes",
 ]

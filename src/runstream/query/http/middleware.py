@@ -10,7 +10,9 @@ Steps, in order:
    constant time). Otherwise the answer is 401 (429 over the failure limit) in
    the envelope of the API asked.
 2. When the response starts, the snapshot read by the request's lake session
-   (if any) goes into the ``X-Runstream-Snapshot`` header.
+   (if any) goes into the ``X-Runstream-Snapshot`` header, and the outcome of its
+   read-your-writes wait into ``X-Runstream-Freshness`` (``held``, ``timed-out``,
+   ``unknown`` or ``none``) and ``X-Runstream-Wait-Ms``.
 3. When the request ends, its route template, method, status and duration are
    counted for ``/metrics``.
 """
@@ -28,10 +30,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from runstream.auth import AuthDirectory, Principal
 from runstream.errors import AuthenticationError, LakeError, TooManyAttemptsError
 from runstream.query.http.access import DIRECTORY_KEY, PRINCIPAL_KEY, AuthEdge
-from runstream.query.http.deps import SESSION_KEY, AppState
+from runstream.query.http.deps import FRESHNESS_KEY, SESSION_KEY, AppState
 from runstream.query.http.errors import answer_for, answer_for_status, error_body
+from runstream.query.read.read_after import Freshness
 
 SNAPSHOT_HEADER = b"x-runstream-snapshot"
+FRESHNESS_HEADER = b"x-runstream-freshness"
+WAIT_HEADER = b"x-runstream-wait-ms"
 _OPEN_PATHS = frozenset({"/healthz", "/readyz", "/", "/favicon.ico"})
 _OPEN_PREFIXES = ("/ui/",)
 
@@ -67,6 +72,20 @@ def _authorized(scope: Scope, token: str) -> bool:
                 given.strip().encode(), token.encode()
             )
     return False
+
+
+def _read_headers(state: dict[str, Any]) -> list[tuple[bytes, bytes]]:
+    """The snapshot and freshness headers of a request that read the lake (step 2)."""
+    headers: list[tuple[bytes, bytes]] = []
+    session: Any = state.get(SESSION_KEY)
+    snapshot = session.snapshot_id if session is not None else 0
+    if snapshot:
+        headers.append((SNAPSHOT_HEADER, str(snapshot).encode()))
+    freshness: Freshness | None = state.get(FRESHNESS_KEY)
+    if freshness is not None:
+        headers.append((FRESHNESS_HEADER, freshness.status.encode()))
+        headers.append((WAIT_HEADER, f"{freshness.waited_s * 1000:.1f}".encode()))
+    return headers
 
 
 class ServiceMiddleware:
@@ -105,12 +124,9 @@ class ServiceMiddleware:
             async def send_with_headers(message: Message) -> None:
                 if message["type"] == "http.response.start":
                     status[0] = int(message["status"])
-                    session: Any = scope.get("state", {}).get(SESSION_KEY)
-                    snapshot = getattr(session, "snapshot_id", 0) if session is not None else 0
-                    if snapshot:
-                        headers = list(message.get("headers", []))
-                        headers.append((SNAPSHOT_HEADER, str(snapshot).encode()))
-                        message = {**message, "headers": headers}
+                    extra = _read_headers(scope.get("state", {}))
+                    if extra:
+                        message = {**message, "headers": [*message.get("headers", []), *extra]}
                 await send(message)
 
             await self.app(scope, receive, send_with_headers)
@@ -152,4 +168,4 @@ class ServiceMiddleware:
         await send({"type": "http.response.body", "body": body})
 
 
-__all__ = ["SNAPSHOT_HEADER", "ServiceMiddleware"]
+__all__ = ["FRESHNESS_HEADER", "SNAPSHOT_HEADER", "WAIT_HEADER", "ServiceMiddleware"]

@@ -112,6 +112,11 @@ def _series_filter(
     return run_test + " AND " + _in(f'{prefix}"key"', sorted(set(keys)), params)
 
 
+def history_filter(req: HistoryRequest, params: list[Any]) -> str:
+    """The ``WHERE`` condition of ``req``'s series and step range on ``metrics``."""
+    return _series_filter(req.run_ids, req.keys, params) + _range(req, params)
+
+
 def stats_sql(req: HistoryRequest) -> tuple[str, list[Any]]:
     """SQL of statement 1: ``(run_id, key, n, lo, hi, first, last)`` per series."""
     x = req.x_axis.column
@@ -295,6 +300,7 @@ __all__ = [
     "XAxis",
     "downsample_reference",
     "finish_series",
+    "history_filter",
     "parse_stats",
     "points_sql",
     "stats_sql",

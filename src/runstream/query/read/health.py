@@ -6,6 +6,7 @@ import json
 import time
 from dataclasses import dataclass, field
 
+from runstream.core.positions import TopicPartition
 from runstream.lake.connection import CATALOG
 from runstream.query.read.port import ReadSession
 
@@ -82,6 +83,12 @@ def lake_health(session: ReadSession) -> LakeHealth:
     )
 
 
+def lake_offsets(session: ReadSession) -> dict[TopicPartition, int]:
+    """The lake's ``consumer_offsets``: the next offset to read per (topic, partition)."""
+    rows = session.fetch("SELECT topic, partition, next_offset FROM consumer_offsets")
+    return {(str(t), int(p)): int(o) for t, p, o in rows}
+
+
 def age_s(ms: int | None, now_s: float | None = None) -> float | None:
     """Seconds since a ms timestamp (None stays None)."""
     if ms is None:
@@ -89,4 +96,4 @@ def age_s(ms: int | None, now_s: float | None = None) -> float | None:
     return round(max(0.0, (now_s if now_s is not None else time.time()) - ms / 1000), 3)
 
 
-__all__ = ["LakeHealth", "MaterializerStatus", "age_s", "lake_health"]
+__all__ = ["LakeHealth", "MaterializerStatus", "age_s", "lake_health", "lake_offsets"]

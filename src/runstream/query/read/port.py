@@ -64,6 +64,10 @@ class ReadSession(Protocol):
         """Run one statement and return at most ``max_rows`` rows with column names."""
         ...
 
+    def fetch_arrow(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        """Run one parameterized statement and return its rows as a ``pyarrow.Table``."""
+        ...
+
     def run_index(self) -> RunIndex | None:
         """A fresh in-memory index of the runs for searches, or None (search with SQL)."""
         ...

@@ -50,17 +50,24 @@ class ReaderSession:
     statement of the session runs in it: one pooled cursor, one snapshot looked up
     once, and DuckLake's catalog read once for all statements. Otherwise each
     statement runs on its own and the session reports the first one's snapshot.
-    :meth:`close` ends the transaction.
+    :meth:`close` ends the transaction. A session opened after a read-your-writes
+    wait (``min_snapshot``) never answers from a run index older than that snapshot;
+    its statements read the newest snapshot, which is at least as new.
     """
 
     def __init__(
-        self, reader: LakeReader, timeout_s: float, run_index: RunIndexCache | None = None
+        self,
+        reader: LakeReader,
+        timeout_s: float,
+        run_index: RunIndexCache | None = None,
+        min_snapshot: int = 0,
     ) -> None:
         self._reader = reader
         self._deadline = time.monotonic() + timeout_s
         self._snapshot = 0
         self._tx: Any = None
         self._run_index = run_index
+        self._min_snapshot = min_snapshot
 
     @property
     def snapshot_id(self) -> int:
@@ -86,6 +93,8 @@ class ReaderSession:
         the one this session reports.
         """
         index = self._run_index.get() if self._run_index is not None else None
+        if index is not None and index.snapshot_id < self._min_snapshot:
+            return None
         if index is not None and not self._snapshot:
             self._snapshot = index.snapshot_id
         return index
@@ -101,6 +110,12 @@ class ReaderSession:
         result = self._target().query(sql, params, timeout_s=self._remaining())
         self._snapshot = self._snapshot or result.snapshot_id
         return result.rows  # type: ignore[no-any-return]
+
+    def fetch_arrow(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        """Run one statement; return a ``pyarrow.Table`` (no Python object per value)."""
+        result = self._target().query_arrow(sql, params, timeout_s=self._remaining())
+        self._snapshot = self._snapshot or result.snapshot_id
+        return result.table
 
     def fetch_table(
         self, sql: str, params: Sequence[Any] = (), *, max_rows: int, user_sql: bool = False
@@ -170,9 +185,16 @@ class LakeAccess:
             return self._reader
 
     @contextmanager
-    def session(self, timeout_s: float | None = None) -> Iterator[ReaderSession]:
-        """A read session whose reads share ``timeout_s`` (the settings' SQL timeout)."""
-        session = ReaderSession(self.reader(), timeout_s or self.timeout_s, self.run_index)
+    def session(
+        self, timeout_s: float | None = None, *, min_snapshot: int = 0
+    ) -> Iterator[ReaderSession]:
+        """A read session whose reads share ``timeout_s`` (the settings' SQL timeout).
+
+        ``min_snapshot``: the session reads no snapshot older than this one.
+        """
+        session = ReaderSession(
+            self.reader(), timeout_s or self.timeout_s, self.run_index, min_snapshot
+        )
         try:
             yield session
         finally:

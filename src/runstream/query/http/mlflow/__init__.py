@@ -2,8 +2,9 @@
 
 MLflow's own clients (``MlflowClient(tracking_uri=...)``, ``mlflow.search_runs``)
 and dashboards built for MLflow read Runstream through these routes. Field
-names, paging and the error envelope are MLflow's. Every write endpoint
-answers 501 ``NOT_IMPLEMENTED``: Runstream ingests through its SDK.
+names, paging and the error envelope are MLflow's. Writes are answered by the
+write gateway (``runstream.gateway``) when the composition root mounts it in
+front of these routes; every other write endpoint answers 501 ``NOT_IMPLEMENTED``.
 """
 
 from __future__ import annotations
@@ -51,9 +52,9 @@ GET_ONLY = frozenset({"registered-models/alias"})
 """...except where MLflow's POST on the same path is a write (setting an alias)."""
 
 READ_ONLY_MESSAGE = (
-    "Runstream's HTTP API is read-only: it ingests through the Runstream SDK, which "
-    "publishes events to the log (runs, metrics, artifacts and registry changes included). "
-    "Log with the Runstream SDK; read here with MLflow's client."
+    "This Runstream server does not answer this MLflow write. A server started with "
+    "`runstream serve --role read` answers no writes; the write gateway (roles `all` and "
+    "`write`) answers the endpoints listed in docs/gateway.md."
 )
 
 

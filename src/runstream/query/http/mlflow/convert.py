@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from runstream.core.artifact_uris import to_proxy_uri
 from runstream.query.http.schemas.common import metric_json
 from runstream.query.records import (
     ArtifactEntry,
@@ -41,14 +42,19 @@ def _drop_none(data: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in data.items() if v is not None}
 
 
-def experiment(exp: Experiment) -> dict[str, Any]:
-    """An MLflow ``Experiment``."""
+def _shown(uri: str | None, bucket: str | None) -> str | None:
+    """MLflow's client lists and downloads our bucket through the artifact proxy."""
+    return to_proxy_uri(uri, bucket) if bucket else uri
+
+
+def experiment(exp: Experiment, bucket: str | None = None) -> dict[str, Any]:
+    """An MLflow ``Experiment``; locations in ``bucket`` as ``mlflow-artifacts:/`` URIs."""
     r = exp.row
     return _drop_none(
         {
             "experiment_id": r.experiment_id,
             "name": r.name,
-            "artifact_location": r.artifact_location,
+            "artifact_location": _shown(r.artifact_location, bucket),
             "lifecycle_stage": r.lifecycle_stage,
             "creation_time": r.creation_time,
             "last_update_time": r.last_update_time,
@@ -57,8 +63,8 @@ def experiment(exp: Experiment) -> dict[str, Any]:
     )
 
 
-def run(item: Run) -> dict[str, Any]:
-    """An MLflow ``Run`` (info, data, inputs, outputs)."""
+def run(item: Run, bucket: str | None = None) -> dict[str, Any]:
+    """An MLflow ``Run`` (info, data, inputs, outputs); see :func:`experiment` for ``bucket``."""
     i = item.info
     tags = dict(item.tags)
     for tag, column in _SYSTEM_TAGS:
@@ -80,7 +86,7 @@ def run(item: Run) -> dict[str, Any]:
                 "status": i.status,
                 "start_time": i.start_time,
                 "end_time": i.end_time,
-                "artifact_uri": i.artifact_uri,
+                "artifact_uri": _shown(i.artifact_uri, bucket),
                 "lifecycle_stage": i.lifecycle_stage,
             }
         ),
@@ -108,7 +114,7 @@ def file_info(entry: ArtifactEntry) -> dict[str, Any]:
     return _drop_none({"path": entry.path, "is_dir": entry.is_dir, "file_size": entry.size})
 
 
-def model_version(v: ModelVersion) -> dict[str, Any]:
+def model_version(v: ModelVersion, bucket: str | None = None) -> dict[str, Any]:
     """An MLflow ``ModelVersion`` (its version number is a string, as in the proto)."""
     r = v.row
     return _drop_none(
@@ -119,7 +125,7 @@ def model_version(v: ModelVersion) -> dict[str, Any]:
             "last_updated_timestamp": r.last_updated_time,
             "current_stage": r.current_stage,
             "description": r.description,
-            "source": r.source,
+            "source": _shown(r.source, bucket),
             "run_id": r.run_id,
             "status": r.status,
             "tags": _kv(v.tags),
@@ -128,7 +134,7 @@ def model_version(v: ModelVersion) -> dict[str, Any]:
     )
 
 
-def registered_model(m: RegisteredModel) -> dict[str, Any]:
+def registered_model(m: RegisteredModel, bucket: str | None = None) -> dict[str, Any]:
     """An MLflow ``RegisteredModel``."""
     r = m.row
     return _drop_none(
@@ -137,7 +143,7 @@ def registered_model(m: RegisteredModel) -> dict[str, Any]:
             "creation_timestamp": r.creation_time,
             "last_updated_timestamp": r.last_updated_time,
             "description": r.description,
-            "latest_versions": [model_version(v) for v in m.latest_versions],
+            "latest_versions": [model_version(v, bucket) for v in m.latest_versions],
             "tags": _kv(m.tags),
             "aliases": [{"alias": a, "version": str(v)} for a, v in m.aliases.items()],
         }

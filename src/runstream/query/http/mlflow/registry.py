@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from runstream.config import Settings
+from runstream.core.artifact_uris import to_proxy_uri
 from runstream.events import ResourceType
 from runstream.query.http.access import Access
 from runstream.query.http.mlflow import convert
@@ -42,7 +43,8 @@ def search_registered_models(
         scope=access.models,
         caller=access.caller,
     )
-    out: dict[str, Any] = {"registered_models": [convert.registered_model(m) for m in page.items]}
+    models = [convert.registered_model(m, _s.artifacts_bucket) for m in page.items]
+    out: dict[str, Any] = {"registered_models": models}
     if page.next_page_token:
         out["next_page_token"] = page.next_page_token
     return out
@@ -55,7 +57,7 @@ def get_registered_model(
     name = args.required("name")
     access.require(MODEL, name)
     model = reader.get_model(session, name)
-    return {"registered_model": convert.registered_model(model)}
+    return {"registered_model": convert.registered_model(model, _s.artifacts_bucket)}
 
 
 def get_latest_versions(
@@ -65,7 +67,7 @@ def get_latest_versions(
     name = args.required("name")
     access.require(MODEL, name)
     versions = reader.latest_versions(session, name, args.strings("stages", limit=8))
-    return {"model_versions": [convert.model_version(v) for v in versions]}
+    return {"model_versions": [convert.model_version(v, _s.artifacts_bucket) for v in versions]}
 
 
 def get_model_version_by_alias(
@@ -75,7 +77,7 @@ def get_model_version_by_alias(
     name = args.required("name")
     access.require(MODEL, name)
     version = reader.version_by_alias(session, name, args.required("alias"))
-    return {"model_version": convert.model_version(version)}
+    return {"model_version": convert.model_version(version, _s.artifacts_bucket)}
 
 
 def search_model_versions(
@@ -95,7 +97,8 @@ def search_model_versions(
         scope=access.models,
         caller=access.caller,
     )
-    out: dict[str, Any] = {"model_versions": [convert.model_version(v) for v in page.items]}
+    bucket = _s.artifacts_bucket
+    out: dict[str, Any] = {"model_versions": [convert.model_version(v, bucket) for v in page.items]}
     if page.next_page_token:
         out["next_page_token"] = page.next_page_token
     return out
@@ -108,7 +111,7 @@ def get_model_version(
     name = args.required("name")
     access.require(MODEL, name)
     version = reader.get_version(session, name, _version_number(args))
-    return {"model_version": convert.model_version(version)}
+    return {"model_version": convert.model_version(version, _s.artifacts_bucket)}
 
 
 def get_model_version_download_uri(
@@ -118,7 +121,7 @@ def get_model_version_download_uri(
     name = args.required("name")
     access.require(MODEL, name)
     version = reader.get_version(session, name, _version_number(args))
-    return {"artifact_uri": version.row.source or ""}
+    return {"artifact_uri": to_proxy_uri(version.row.source, _s.artifacts_bucket) or ""}
 
 
 __all__ = [

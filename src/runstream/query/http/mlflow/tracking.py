@@ -41,7 +41,8 @@ def search_experiments(
         scope=access.experiments,
         caller=access.caller,
     )
-    out: dict[str, Any] = {"experiments": [convert.experiment(e) for e in page.items]}
+    bucket = _settings.artifacts_bucket
+    out: dict[str, Any] = {"experiments": [convert.experiment(e, bucket) for e in page.items]}
     if page.next_page_token:
         out["next_page_token"] = page.next_page_token
     return out
@@ -54,7 +55,7 @@ def get_experiment(
     experiment_id = args.required("experiment_id")
     access.require(ResourceType.EXPERIMENT, experiment_id)
     exp = exp_reader.get_experiment(session, experiment_id)
-    return {"experiment": convert.experiment(exp)}
+    return {"experiment": convert.experiment(exp, _settings.artifacts_bucket)}
 
 
 def get_experiment_by_name(
@@ -63,7 +64,7 @@ def get_experiment_by_name(
     """``experiments/get-by-name``."""
     exp = exp_reader.get_experiment_by_name(session, args.required("experiment_name"))
     access.require(ResourceType.EXPERIMENT, exp.row.experiment_id)
-    return {"experiment": convert.experiment(exp)}
+    return {"experiment": convert.experiment(exp, _settings.artifacts_bucket)}
 
 
 def get_run(
@@ -72,7 +73,7 @@ def get_run(
     """``runs/get``."""
     run_id = args.required("run_id", _RUN_ID)
     access.require_runs(session, [run_id])
-    return {"run": convert.run(run_reader.get_run(session, run_id))}
+    return {"run": convert.run(run_reader.get_run(session, run_id), _settings.artifacts_bucket)}
 
 
 def search_runs(
@@ -87,7 +88,8 @@ def search_runs(
         args.integer("max_results", default=MAX_RESULTS_DEFAULT, low=1, high=MAX_RESULTS_LIMIT),
     )
     page = run_reader.search_runs(session, access.restrict(search), args.text("page_token"))
-    out: dict[str, Any] = {"runs": [convert.run(r) for r in page.items]}
+    bucket = _settings.artifacts_bucket
+    out: dict[str, Any] = {"runs": [convert.run(r, bucket) for r in page.items]}
     if page.next_page_token:
         out["next_page_token"] = page.next_page_token
     return out

@@ -1,17 +1,23 @@
-"""Metric histories, downsampled in the lake: one run and key, or many of each."""
+"""Metric histories: downsampled in the lake (JSON), or as columns, full or downsampled."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field, model_validator
 from starlette.responses import Response
 
 from runstream.query.http.access import AccessDep
 from runstream.query.http.deps import SessionDep
+from runstream.query.http.schemas.columnar import (
+    ARROW_STREAM,
+    arrow_stream_bytes,
+    columnar_json_bytes,
+)
 from runstream.query.http.schemas.common import json_response
 from runstream.query.http.schemas.metrics import HistoriesResponse, histories_json
+from runstream.query.read.columnar import columnar_history
 from runstream.query.read.downsample import MAX_POINTS, MIN_POINTS, HistoryRequest, XAxis
 from runstream.query.read.metrics import histories
 
@@ -82,6 +88,68 @@ def get_history(
         max_step=max_step,
     )
     return json_response(histories_json(histories(session, body.request()), session.snapshot_id))
+
+
+class ColumnsIn(BaseModel):
+    """Histories as columns: every point (no ``max_points``) or downsampled to it."""
+
+    run_ids: list[str] = Field(min_length=1, max_length=MAX_RUNS)
+    keys: list[str] = Field(min_length=1, max_length=MAX_KEYS)
+    max_points: int | None = Field(default=None, ge=MIN_POINTS, le=MAX_POINTS)
+    x_axis: XAxis = XAxis.STEP
+    min_step: int | None = Field(default=None, ge=-(2**63), lt=2**63)
+    max_step: int | None = Field(default=None, ge=-(2**63), lt=2**63)
+
+    @model_validator(mode="after")
+    def _not_too_many(self) -> ColumnsIn:
+        if len(self.run_ids) * len(self.keys) > MAX_SERIES:
+            raise ValueError(f"at most {MAX_SERIES} series (runs x keys) per request")
+        return self
+
+    def request(self) -> HistoryRequest:
+        """The reader's request (``max_points`` only matters when downsampling)."""
+        return HistoryRequest(
+            tuple(dict.fromkeys(self.run_ids)),
+            tuple(dict.fromkeys(self.keys)),
+            self.max_points or MAX_POINTS,
+            self.x_axis,
+            self.min_step,
+            self.max_step,
+        )
+
+
+def _columns(request: Request, session: SessionDep, body: ColumnsIn) -> Response:
+    history = columnar_history(session, body.request(), full=body.max_points is None)
+    if ARROW_STREAM in request.headers.get("accept", ""):
+        return Response(arrow_stream_bytes(history, session.snapshot_id), media_type=ARROW_STREAM)
+    return Response(
+        columnar_json_bytes(history, session.snapshot_id), media_type="application/json"
+    )
+
+
+@router.post("/api/v1/metrics/columns", response_model=HistoriesResponse, summary="Columns")
+def post_columns(request: Request, session: SessionDep, body: ColumnsIn) -> Response:
+    """Histories of runs x keys as columns: Arrow IPC when asked, columnar JSON otherwise."""
+    return _columns(request, session, body)
+
+
+@router.get(
+    "/api/v1/metrics/columns", response_model=HistoriesResponse, summary="Columns (GET)"
+)
+def get_columns(
+    request: Request,
+    session: SessionDep,
+    run_id: Annotated[list[str], Query(min_length=1, max_length=MAX_RUNS)],
+    key: Annotated[list[str], Query(min_length=1, max_length=MAX_KEYS)],
+    max_points: Annotated[int | None, Query(ge=MIN_POINTS, le=MAX_POINTS)] = None,
+    x_axis: XAxis = XAxis.STEP,
+    min_step: Annotated[int | None, Query(ge=-(2**63), lt=2**63)] = None,
+    max_step: Annotated[int | None, Query(ge=-(2**63), lt=2**63)] = None,
+) -> Response:
+    """Histories as columns (``run_id`` and ``key`` may repeat); full without ``max_points``."""
+    body = ColumnsIn(run_ids=run_id, keys=key, max_points=max_points, x_axis=x_axis,
+                     min_step=min_step, max_step=max_step)
+    return _columns(request, session, body)
 
 
 __all__ = ["router"]

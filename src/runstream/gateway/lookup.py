@@ -1,0 +1,114 @@
+"""What the gateway needs to know before it writes, and where it learns it.
+
+The gateway never reads the lake. MLflow's answers that depend on earlier writes
+(a name already taken, a run that does not exist or is deleted, a param logged
+with another value, the number the materializer gave a new model version) come
+through the :class:`Lookup` protocol, which the composition root fills with the
+query service's readers behind the read-your-writes wait, so a lookup sees every
+write acknowledged before it. :class:`KnownRuns` keeps what the gateway learned
+or wrote itself, so that logging to a run costs no lookup after the first.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class KnownExperiment:
+    """An experiment as the lake holds it."""
+
+    experiment_id: str
+    name: str
+    lifecycle_stage: str
+    artifact_location: str | None
+
+
+@dataclass
+class KnownRun:
+    """A run as the gateway knows it (from the lake, then from its own writes)."""
+
+    run_id: str
+    experiment_id: str
+    run_name: str
+    user_id: str
+    start_time: int
+    artifact_uri: str
+    status: str = "RUNNING"
+    end_time: int | None = None
+    lifecycle_stage: str = "active"
+    params: dict[str, str] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class KnownVersion:
+    """A model version as the lake holds it."""
+
+    name: str
+    version: int
+    current_stage: str
+    source: str | None
+    run_id: str | None
+    status: str
+    creation_timestamp: int
+    last_updated_timestamp: int
+    description: str | None
+    tags: dict[str, str]
+    aliases: tuple[str, ...]
+
+
+class Lookup(Protocol):
+    """Reads the gateway needs; each sees every write acknowledged before it."""
+
+    async def experiment(self, experiment_id: str) -> KnownExperiment | None:
+        """The experiment with this id, or None."""
+        ...
+
+    async def experiment_by_name(self, name: str) -> KnownExperiment | None:
+        """The experiment with this name (active or deleted), or None."""
+        ...
+
+    async def run(self, run_id: str) -> KnownRun | None:
+        """The run with its params and tags, or None."""
+        ...
+
+    async def model_exists(self, name: str) -> bool:
+        """Whether a registered model of this name exists."""
+        ...
+
+    async def version(self, name: str, version: int) -> KnownVersion | None:
+        """One model version, or None."""
+        ...
+
+    async def version_by_request(self, request_id: str) -> KnownVersion | None:
+        """The version a ``registry.version_requested`` event created, once materialized."""
+        ...
+
+
+class KnownRuns:
+    """Runs by id, most recently used last; the oldest are forgotten past ``capacity``."""
+
+    def __init__(self, capacity: int = 100_000) -> None:
+        self._capacity = capacity
+        self._runs: OrderedDict[str, KnownRun] = OrderedDict()
+
+    def get(self, run_id: str) -> KnownRun | None:
+        """The run, if known."""
+        run = self._runs.get(run_id)
+        if run is not None:
+            self._runs.move_to_end(run_id)
+        return run
+
+    def put(self, run: KnownRun) -> KnownRun:
+        """Remember a run."""
+        self._runs[run.run_id] = run
+        self._runs.move_to_end(run.run_id)
+        while len(self._runs) > self._capacity:
+            self._runs.popitem(last=False)
+        return run
+
+
+__all__ = ["KnownExperiment", "KnownRun", "KnownRuns", "KnownVersion", "Lookup"]

@@ -1,0 +1,183 @@
+"""``runstream models serve`` as a user runs it, following the real registry.
+
+One server process serves ``models:/wine-serve@champion``; while a client streams
+requests at it, the alias moves to version 2 (another model), then to a version
+whose files do not exist. No request may fail, version 2 must answer within a few
+seconds of the alias change, and the broken version must never answer. Also
+``runstream models predict`` and ``generate-dockerfile`` on the same registry.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from models_helpers import sklearn_model, wine
+
+import runstream as mlflow
+from runstream.config import Settings, settings_to_env
+from runstream.sdk.client import RunstreamClient
+from runstream.stack import free_ports
+
+NAME = "wine-serve"
+REQS = ["scikit-learn", "skops"]
+
+
+@pytest.fixture
+def client(running_apps: Settings) -> Iterator[RunstreamClient]:
+    client = RunstreamClient(settings=running_apps, environ={})
+    mlflow.configure(client=client)
+    yield client
+    mlflow.configure()
+    client.close(5.0)
+
+
+def _env(settings: Settings) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("RUNSTREAM_", "MLFLOW_"))}
+    env.update(settings_to_env(settings))
+    return env
+
+
+def _serve(settings: Settings, *args: str) -> tuple[subprocess.Popen[bytes], str]:
+    (port,) = free_ports(1)
+    log = open(settings.home / f"serve-{port}.log", "wb")  # noqa: SIM115 (closed with the process)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "runstream.cli.main", "models", "serve", "-p", str(port),
+         "--poll", "0.5", *args],
+        env=_env(settings), stdout=log, stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        assert process.poll() is None, (settings.home / f"serve-{port}.log").read_text()[-3000:]
+        try:
+            if httpx.get(f"{url}/ping", timeout=2).status_code == 200:
+                return process, url
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    process.kill()
+    raise AssertionError("the model server did not come up in 180 s")
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(5)
+
+
+def _log_version(client: RunstreamClient, model: Any, x: Any) -> int:
+    with mlflow.start_run():
+        info = mlflow.sklearn.log_model(
+            model, name="model", input_example=x.head(2), pip_requirements=REQS,
+            registered_model_name=NAME, await_registration_for=120,
+        )
+    return int(info.registered_model_version)
+
+
+def _wait_alias(client: RunstreamClient, version: int) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        found = client.resolve_model_uri(f"models:/{NAME}@champion")
+        if found is not None and found.version == version:
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"alias never reached version {version}")
+
+
+@pytest.mark.timeout(600)  # about 150 s on a quiet machine; three CLI processes
+def test_the_server_follows_the_alias_under_load(
+    running_apps: Settings, client: RunstreamClient, tmp_path: Path
+) -> None:
+    from sklearn.dummy import DummyClassifier  # type: ignore[import-untyped]
+
+    x, y = wine()
+    assert _log_version(client, sklearn_model(x, y), x) == 1
+    client.set_registered_model_alias(NAME, "champion", 1)
+    client.flush(30)
+    _wait_alias(client, 1)
+    process, url = _serve(running_apps, "-m", f"models:/{NAME}@champion")
+    try:
+        body = {"dataframe_split": {"columns": list(x.columns), "data": x.head(3).values.tolist()}}
+        statuses: Counter[int] = Counter()
+        versions: list[tuple[float, str]] = []
+        stop = threading.Event()
+
+        def stream() -> None:
+            with httpx.Client(base_url=url, timeout=30) as http:
+                while not stop.is_set():
+                    answer = http.post("/invocations", json=body)
+                    statuses[answer.status_code] += 1
+                    versions.append((time.monotonic(), answer.headers["x-runstream-model-version"]))
+
+        streams = [threading.Thread(target=stream) for _ in range(2)]
+        for s in streams:
+            s.start()
+        time.sleep(1.0)
+        constant = DummyClassifier(strategy="constant", constant=2).fit(x, y)
+        assert _log_version(client, constant, x) == 2
+        client.set_registered_model_alias(NAME, "champion", 2)
+        client.flush(30)
+        _wait_alias(client, 2)
+        moved = time.monotonic()
+        deadline = moved + 30
+        while time.monotonic() < deadline and not (versions and versions[-1][1] == "2"):
+            time.sleep(0.1)
+        swapped = next((t for t, v in versions if v == "2" and t >= moved - 5), None)
+        # A version whose files are missing: the alias moves, version 2 keeps answering.
+        broken = client.create_model_version(NAME, f"s3://{running_apps.artifacts_bucket}/none/x",
+                                             await_creation_for=120)
+        client.set_registered_model_alias(NAME, "champion", broken.version)
+        client.flush(30)
+        _wait_alias(client, int(broken.version))
+        time.sleep(2.0)
+        stop.set()
+        for s in streams:
+            s.join(30)
+        assert swapped is not None and swapped - moved < 10, "version 2 never answered"
+        assert set(statuses) == {200}, statuses
+        assert {v for _, v in versions} == {"1", "2"}
+        answer = httpx.post(f"{url}/invocations", json=body, timeout=30)
+        assert answer.json() == {"predictions": [2, 2, 2]}
+        assert httpx.get(f"{url}/version").json()["models"][0]["version"] == "2"
+        metrics = httpx.get(f"{url}/metrics").text
+        assert 'version="1",status="200"' in metrics and 'version="2",status="200"' in metrics
+    finally:
+        _stop(process)
+
+    # The same registry from the other two commands.
+    request = tmp_path / "request.json"
+    request.write_text(httpx.Request("POST", "/", json=body).content.decode())
+    predict = subprocess.run(
+        [sys.executable, "-m", "runstream.cli.main", "models", "predict", "-m",
+         f"models:/{NAME}/1", "-i", str(request)],
+        env=_env(running_apps), capture_output=True, text=True, timeout=180,
+    )
+    assert predict.returncode == 0, predict.stderr[-2000:]
+    assert '"predictions"' in predict.stdout
+    context = tmp_path / "docker"
+    built = subprocess.run(
+        [sys.executable, "-m", "runstream.cli.main", "models", "generate-dockerfile", "-m",
+         f"models:/{NAME}/2", "-d", str(context)],
+        env=_env(running_apps), capture_output=True, text=True, timeout=180,
+    )
+    assert built.returncode == 0, built.stderr[-2000:]
+    dockerfile = (context / "Dockerfile").read_text()
+    assert "FROM python:3.11-slim" in dockerfile
+    assert "pip install --no-cache-dir -r /opt/ml/model/requirements.txt" in dockerfile
+    assert '"runstream", "models", "serve", "-m", "/opt/ml/model"' in dockerfile
+    assert (context / "model_dir" / "MLmodel").is_file()
+    assert "scikit-learn" in (context / "model_dir" / "requirements.txt").read_text()
+    assert (context / "runstream-src" / "src" / "runstream" / "serving" / "app.py").is_file()
