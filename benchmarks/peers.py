@@ -122,12 +122,18 @@ def _wait_http(url: str, alive: ServiceProcess, timeout_s: float = 120) -> None:
 
 
 def start_peer(
-    name: str, workdir: Path, port: int | None = None, ready_timeout_s: float = 120
+    name: str,
+    workdir: Path,
+    port: int | None = None,
+    ready_timeout_s: float = 120,
+    workers: int = 2,
 ) -> PeerServer:
     """Start MLflow's or FastTrackML's server on ``port`` (default: a free loopback port).
 
     ``ready_timeout_s`` bounds the wait for its first answer (MLflow's server took 80 s
-    to answer on a 2-core machine under a load average of 40).
+    to answer on a 2-core machine under a load average of 40). ``workers``: MLflow's
+    uvicorn workers; with more than one, uvicorn's supervisor kills a worker that
+    misses its 5 s health check, which on such a machine repeats without end.
 
     Callers starting several systems at once pick all ports in one :func:`free_ports` call
     and pass them in, so two systems never pick the same free port.
@@ -141,7 +147,7 @@ def start_peer(
             "--host", "127.0.0.1", "--port", str(port),
             "--backend-store-uri", f"sqlite:///{workdir / 'mlflow.db'}",
             "--default-artifact-root", str(workdir / "artifacts"),
-            "--workers", "2",
+            "--workers", str(workers),
         ]
     elif name == "fasttrackml":
         argv = [

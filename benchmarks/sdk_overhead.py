@@ -4,7 +4,8 @@ Both are timed the same way, call by call in the calling thread (``perf_counter_
 around each call, the timer's own cost subtracted), against real servers on loopback:
 
 - ``runstream.log_metric``: the SDK publishing to a local broker (Tansu) started here
-  in a temporary folder (S3 and broker only; the SDK needs nothing else to log);
+  in a temporary folder (S3 and broker only; the SDK needs nothing else to log); then
+  with system metrics sampled every 10 ms, and offline into the local spool;
 - ``mlflow.log_metric``: MLflow's client against ``mlflow server`` (SQLite backend),
   from MLflow's own venv (``benchmarks/.venvs/mlflow``, created on first use by
   ``benchmarks.peers``); synchronous (MLflow's default) and ``synchronous=False``
@@ -83,9 +84,16 @@ def _timer() -> Any:
     return namespace["time_calls"]
 
 
-def measure_runstream(calls: int, workdir: Path) -> dict[str, Any]:
-    """Starts S3 and the broker on free ports, then times the SDK's ``log_metric``."""
+def measure_runstream(calls: int, workdir: Path) -> dict[str, dict[str, Any]]:
+    """Starts S3 and the broker on free ports, then times the SDK's ``log_metric`` three ways.
+
+    - ``plain``: publishing to the broker;
+    - ``system``: the same with system metrics sampled every 10 ms in the background
+      (``start_run(log_system_metrics=True)``; MLflow's default is every 10 s);
+    - ``spool``: offline (``RUNSTREAM_OFFLINE=1``), the sender writing the local spool.
+    """
     from runstream.config import Ports, load_settings
+    from runstream.sdk.client import RunstreamClient
     from runstream.stack import LocalStack, free_ports
 
     names = [f.name for f in dataclasses.fields(Ports)]
@@ -94,18 +102,36 @@ def measure_runstream(calls: int, workdir: Path) -> dict[str, Any]:
     settings = load_settings(environ, home=workdir / "runstream", ports=ports, partitions=4)
     stack = LocalStack(settings)
     stack.up()
+    results: dict[str, dict[str, Any]] = {}
     try:
         import runstream
 
+        time_calls = _timer()
         runstream.configure(settings)
         runstream.set_experiment("sdk-overhead")
         with runstream.start_run():
-            result: dict[str, Any] = _timer()(
+            results["plain"] = time_calls(
+                lambda i: runstream.log_metric("loss", 0.5, step=i), calls
+            )
+            runstream.flush(120)
+        os.environ["RUNSTREAM_SYSTEM_METRICS_SAMPLING_INTERVAL"] = "0.01"
+        try:
+            with runstream.start_run(log_system_metrics=True):
+                results["system"] = time_calls(
+                    lambda i: runstream.log_metric("loss", 0.5, step=i), calls
+                )
+                runstream.flush(120)
+        finally:
+            del os.environ["RUNSTREAM_SYSTEM_METRICS_SAMPLING_INTERVAL"]
+        offline = {"RUNSTREAM_OFFLINE": "1", "RUNSTREAM_SPOOL_DIR": str(workdir / "spool")}
+        runstream.configure(client=RunstreamClient(settings=settings, environ=offline))
+        with runstream.start_run():
+            results["spool"] = time_calls(
                 lambda i: runstream.log_metric("loss", 0.5, step=i), calls
             )
             runstream.flush(120)
         runstream.configure()
-        return result
+        return results
     finally:
         stack.down()
 
@@ -171,7 +197,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     workdir = Path(tempfile.mkdtemp(prefix="runstream-sdk-overhead-"))
     try:
-        rows = [("runstream.log_metric", measure_runstream(runstream_calls, workdir))]
+        ours = measure_runstream(runstream_calls, workdir)
+        rows = [
+            ("runstream.log_metric", ours["plain"]),
+            ("runstream.log_metric, system metrics every 10 ms", ours["system"]),
+            ("runstream.log_metric, offline spool", ours["spool"]),
+        ]
         if not args.skip_mlflow:
             mlflow = measure_mlflow(sync_calls, async_calls, workdir)
             version = mlflow.get("version", "?")

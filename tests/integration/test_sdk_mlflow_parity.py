@@ -157,7 +157,7 @@ def test_the_read_api_answers_as_mlflow_does(running_apps: Settings, tmp_path: P
     base = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "RUNSTREAM_"))}
     url = f"http://127.0.0.1:{running_apps.ports.api}"
     ours = _run([sys.executable, str(script), "runstream"], {**base, "TRACKING_URI": url}, tmp_path)
-    peer = start_peer("mlflow", tmp_path / "mlflow", ready_timeout_s=400)
+    peer = start_peer("mlflow", tmp_path / "mlflow", ready_timeout_s=400, workers=1)
     try:
         env = {**base, "TRACKING_URI": peer.url}
         theirs = _run([str(peer.python), str(script), "mlflow"], env, tmp_path)

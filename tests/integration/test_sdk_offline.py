@@ -144,6 +144,7 @@ def test_a_run_logged_offline_and_killed_syncs_exactly_once(
         finally:
             client.close(5.0)
     store = ObjectStore.from_settings(settings)
-    root = found[0].info.artifact_uri.removeprefix(f"s3://{settings.artifacts_bucket}/")
+    uri = found[0].info.artifact_uri  # s3://<bucket>/<root>, or MLflow's mlflow-artifacts:/<root>
+    root = uri.removeprefix(f"s3://{settings.artifacts_bucket}/").removeprefix("mlflow-artifacts:/")
     body = store.get_bytes(settings.artifacts_bucket, f"{root}/notes/hello.txt")
     assert body == b"kept on disk"

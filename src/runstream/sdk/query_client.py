@@ -15,6 +15,7 @@ missing or wrong.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
@@ -22,6 +23,7 @@ import httpx
 
 from runstream.errors import ServiceError, ValidationError
 from runstream.sdk.entities import IngestConfig, ResolvedModel
+from runstream.sdk.read_after import READ_AFTER_HEADER
 
 API = "/api/v1"
 MLFLOW_API = "/api/2.0/mlflow"
@@ -48,6 +50,8 @@ class QueryClient:
         token: bearer token for an API that requires one.
         timeout_s: per-request timeout.
         transport: an ``httpx`` transport to use instead of the network (tests).
+        read_after: gives the ``X-Runstream-Read-After`` value for the next request
+            (this client's own acknowledged writes), or None.
     """
 
     def __init__(
@@ -57,8 +61,10 @@ class QueryClient:
         token: str = "",
         timeout_s: float = 5.0,
         transport: httpx.BaseTransport | None = None,
+        read_after: Callable[[], str | None] | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        self._read_after = read_after
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         self._http = httpx.Client(
             base_url=self.base_url, headers=headers, timeout=timeout_s, transport=transport
@@ -93,8 +99,10 @@ class QueryClient:
         json: dict[str, Any] | None = None,
     ) -> dict[str, Any] | None:
         url = f"{self.base_url}{path}"
+        after = self._read_after() if self._read_after is not None else None
+        headers = {READ_AFTER_HEADER: after} if after else None
         try:
-            response = self._http.request(method, path, params=params, json=json)
+            response = self._http.request(method, path, params=params, json=json, headers=headers)
         except httpx.HTTPError as exc:
             raise ServiceError(
                 f"query service at {self.base_url} is unreachable ({type(exc).__name__}: "

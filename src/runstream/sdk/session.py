@@ -187,9 +187,29 @@ class Session:
 
             ep = self.endpoints
             self._query = QueryClient(
-                ep.tracking_uri, token=ep.api_token, transport=self._http_transport
+                ep.tracking_uri,
+                token=ep.api_token,
+                transport=self._http_transport,
+                read_after=self._read_after,
             )
         return self._query
+
+    def _read_after(self) -> str | None:
+        """This client's acknowledged positions, after flushing what is still queued.
+
+        The flush is bounded by ``read_after_timeout_s``; what it could not deliver in
+        that time is not waited for (the read says what it saw, and the events stay
+        queued).
+        """
+        transport = self._transport
+        if transport is None:
+            return None
+        if transport.buffer.pending:
+            try:
+                transport.flush(self.read_after_timeout_s)
+            except DeliveryError as exc:
+                logger.warning("runstream: reading before every write was delivered: %s", exc)
+        return transport.positions.header()
 
     def optional_query(self, call: Callable[[QueryClient], Any]) -> tuple[bool, Any]:
         """Runs a look-up that may be skipped when the query service is optional.

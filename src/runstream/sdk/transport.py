@@ -27,6 +27,7 @@ from runstream.kafka.producer import OutgoingMessage, SendFailure, SendResult
 from runstream.sdk.buffer import EncodedEvent, Entry, EventBuffer, MetricChunk
 from runstream.sdk.delivery import DeliveryReport, loud, track, untrack
 from runstream.sdk.messages import PreparedMessage, prepare_entries
+from runstream.sdk.read_after import WrittenPositions
 
 logger = logging.getLogger("runstream.sdk")
 
@@ -117,6 +118,7 @@ class Transport:
         self.last_error = ""
         self._outage_since: float | None = None
         self.on_fallback = False
+        self.positions = WrittenPositions()
         self._reached = False
 
     @property
@@ -391,7 +393,11 @@ class Transport:
     def _after_attempt(
         self, todo: list[PreparedMessage], results: Sequence[SendResult | None]
     ) -> list[PreparedMessage]:
-        """Applies steps 3 and 4: returns what must be sent again, in order."""
+        """Applies steps 3 and 4: returns what must be sent again, in order.
+
+        A result that is not a :class:`SendFailure` means delivered (None, or the
+        position the broker acknowledged, which is remembered for read-your-writes).
+        """
         retry_from: dict[bytes, int] = {}
         for index, (item, result) in enumerate(zip(todo, results, strict=True)):
             if not isinstance(result, SendFailure):
@@ -403,12 +409,13 @@ class Transport:
                 retry_from.setdefault(item.message.key, index)
         again: list[PreparedMessage] = []
         for index, (item, result) in enumerate(zip(todo, results, strict=True)):
-            first = retry_from.get(item.message.key)
             delivered = not isinstance(result, SendFailure)
+            first = retry_from.get(item.message.key)
             retriable = delivered or (isinstance(result, SendFailure) and result.retriable)
             if first is not None and index >= first and retriable:
                 again.append(item)
             elif delivered:
+                self.positions.record(result)
                 self.delivered_events += 1
         return again
 
