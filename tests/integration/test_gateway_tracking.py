@@ -63,7 +63,8 @@ def url(stack_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> I
     with materializer(settings), server(settings) as base, pytest.MonkeyPatch.context() as mp:
         mp.setenv("MLFLOW_TRACKING_URI", base)
         mp.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
-        mp.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "30")
+        # Longer than the gateway's wait for a version number (30 s).
+        mp.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "120")
         mlflow.set_tracking_uri(base)
         yield base
 

@@ -17,7 +17,8 @@ them to one request. Contract of :meth:`ReadAfter.wait`:
    observation that holds the positions keeps holding them: a waiter whose
    positions are held by the newest observation returns at once.
 3. Otherwise the waiter observes again every ``poll_s`` until the positions are
-   held or ``timeout_s`` has passed since the wait began.
+   held or ``timeout_s`` has passed since the wait began; an observation still
+   running at the deadline is not waited for.
 4. The result names the snapshot of the observation that held the positions; the
    request's read session then reads that snapshot or a newer one, and skips a
    run index older than it. A timed-out wait still answers (with what the lake
@@ -223,7 +224,10 @@ class ReadAfter:
             if newest is not None and pause > 0:
                 await asyncio.sleep(min(pause, deadline - now))
             try:
-                await self._observe()
+                # A slow observation (a loaded machine) must not carry the wait past its bound.
+                await asyncio.wait_for(self._observe(), max(0.001, deadline - self._clock()))
+            except TimeoutError:
+                continue
             except RunstreamError as exc:  # the lake is not there yet: the read says so itself
                 log.debug("cannot observe the lake's offsets: %s", exc)
                 return Freshness("unknown", waited_s=self._clock() - started, wanted=wanted)

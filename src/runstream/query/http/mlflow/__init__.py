@@ -52,9 +52,10 @@ GET_ONLY = frozenset({"registered-models/alias"})
 """...except where MLflow's POST on the same path is a write (setting an alias)."""
 
 READ_ONLY_MESSAGE = (
-    "This Runstream server does not answer this MLflow write. A server started with "
-    "`runstream serve --role read` answers no writes; the write gateway (roles `all` and "
-    "`write`) answers the endpoints listed in docs/gateway.md."
+    "This Runstream server is read-only for this MLflow write: a server started with "
+    "`runstream serve --role read` answers no writes (log with the Runstream SDK, or "
+    "through a server with the write gateway, roles `all` and `write`), and the gateway "
+    "answers the endpoints listed in docs/gateway.md."
 )
 
 
