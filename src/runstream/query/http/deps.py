@@ -19,7 +19,7 @@ from runstream.objectstore.client import ObjectStore
 from runstream.query.http.prometheus import RequestMetrics
 from runstream.query.http.read_scope import read_scope
 from runstream.query.live.port import LogTail
-from runstream.query.read.read_after import Freshness, ReadAfter
+from runstream.query.read.read_after import Freshness, ReadAfter, ReadScope
 from runstream.query.read.session import LakeAccess, ReadSession
 
 if TYPE_CHECKING:
@@ -27,6 +27,10 @@ if TYPE_CHECKING:
 
 SESSION_KEY = "runstream_session"
 FRESHNESS_KEY = "runstream_freshness"
+# Reads under these paths wait for the broker's end offsets when they carry no
+# X-Runstream-Read-After header (MLflow's client, which expects to read its writes);
+# native API reads without the header answer from the newest snapshot.
+WAITS_WITHOUT_HEADER = ("/api/2.0/mlflow", "/ajax-api/2.0/mlflow")
 # Bodies larger than this are not looked into for keys (the read then waits per topic).
 _SCOPE_BODY_BYTES = 64 * 1024
 
@@ -104,13 +108,20 @@ async def wait_for_writes(request: Request, state: StateDep) -> Freshness:
         ValidationError: a malformed ``X-Runstream-Read-After`` header.
     """
     settings = state.settings
-    scope = read_scope(
-        request.url.path,
-        await _request_args(request),
-        events_topic=settings.topic_events,
-        registry_topic=settings.topic_registry,
-    )
-    freshness = await state.read_after.wait(request.headers.get(READ_AFTER_HEADER), scope)
+    header = request.headers.get(READ_AFTER_HEADER)
+    if header is None and not request.url.path.startswith(WAITS_WITHOUT_HEADER):
+        # Dashboards and the UI poll the native API and want the newest snapshot at
+        # once; under ingest a wait for every partition's end offset made each native
+        # search wait for a batch (measured: concurrent searches 77 -> 9 req/s).
+        scope = ReadScope()
+    else:
+        scope = read_scope(
+            request.url.path,
+            await _request_args(request),
+            events_topic=settings.topic_events,
+            registry_topic=settings.topic_registry,
+        )
+    freshness = await state.read_after.wait(header, scope)
     request.scope.setdefault("state", {})[FRESHNESS_KEY] = freshness
     return freshness
 
