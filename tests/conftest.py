@@ -9,7 +9,10 @@ never see each other's data.
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
+import time
+import urllib.request
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -62,6 +65,28 @@ def settings(stack_settings: Settings, tmp_path: Path) -> Settings:
     return per_test
 
 
+def _wait_materializing(url: str, stack: LocalStack, timeout_s: float = 120) -> None:
+    """Wait until the materializer owns partitions (``/readyz`` shows its lag).
+
+    Joining the consumer group takes 5-8 s on a quiet machine and longer on a busy
+    one; a test's first read must not carry that start-up into its read-your-writes
+    bound.
+    """
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if stack.materializer().exit_status() is not None:
+            pytest.fail(f"the materializer exited; log {stack.materializer().log_file}")
+        try:
+            with urllib.request.urlopen(f"{url}/readyz", timeout=5) as response:
+                members = json.loads(response.read()).get("materializers", [])
+            if any(m.get("lag") is not None for m in members):
+                return
+        except (OSError, ValueError):
+            pass
+        time.sleep(0.25)
+    pytest.fail(f"no materializer joined its group in {timeout_s:.0f} s")
+
+
 @pytest.fixture
 def running_apps(settings: Settings) -> Iterator[Settings]:
     """Materializer and query service processes on this test's topics and lake.
@@ -76,6 +101,7 @@ def running_apps(settings: Settings) -> Iterator[Settings]:
     stack = LocalStack(app_settings, with_apps=True)
     try:
         stack.start_apps()
+        _wait_materializing(f"http://127.0.0.1:{api_port}", stack)
         yield app_settings
     finally:
         stack.materializer().stop()

@@ -104,6 +104,13 @@ def test_reads_see_writes_answered_just_before(settings: Settings) -> None:
     settings = dataclasses.replace(settings, read_after_timeout_s=60.0)
     exp = experiment(settings)
     with materializer(settings), server(settings) as url:
+        # The lake the materializer creates at start must exist before the first read
+        # (an in-process reader attaching while the tables are being made answers 503).
+        wait_for(
+            "the materializer's lake",
+            lambda: http.get(f"{url}/readyz").json().get("ready"),
+            bool,
+        )
         # Header: the SDK's way. The read waits for the lake, then sees the run.
         run_id = new_run_id()
         positions = publish(settings, run_events(exp, run_id, 0.5))
