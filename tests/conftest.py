@@ -24,6 +24,22 @@ from runstream.kafka.admin import ensure_topics
 from runstream.stack import LocalStack, free_ports
 
 
+@pytest.fixture(autouse=True)
+def _tracking_environment_restored() -> Iterator[None]:
+    """Puts back the MLflow and Runstream variables a test's code changed in this process.
+
+    MLflow's ``set_experiment`` writes ``MLFLOW_EXPERIMENT_ID`` into ``os.environ``; left
+    there, it sent a later test's runs to the previous test's experiment.
+    """
+    names = ("MLFLOW_", "RUNSTREAM_")
+    before = {k: v for k, v in os.environ.items() if k.startswith(names)}
+    yield
+    for key in [k for k in os.environ if k.startswith(names)]:
+        if key not in before:
+            del os.environ[key]
+    os.environ.update(before)
+
+
 def _test_ports() -> Ports:
     names = [f.name for f in dataclasses.fields(Ports)]
     return Ports(**dict(zip(names, free_ports(len(names)), strict=True)))
