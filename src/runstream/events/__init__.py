@@ -26,6 +26,17 @@ from runstream.events.codec import (
     to_wire,
 )
 from runstream.events.ids import is_uuid7, new_event_id, new_run_id, uuid7_timestamp_ms
+from runstream.events.logged_model_bodies import (
+    LoggedModelCreatedBody,
+    LoggedModelDeletedBody,
+    LoggedModelFinalizedBody,
+    LoggedModelParamsBody,
+    LoggedModelStatus,
+    LoggedModelTagDeletedBody,
+    LoggedModelTagsSetBody,
+    ModelOutput,
+    RunOutputsBody,
+)
 from runstream.events.models import (
     AUTH_KEY,
     BODY_MODELS,
@@ -90,7 +101,15 @@ __all__ = [
     "ExperimentRenamedBody",
     "ExperimentRestoredBody",
     "ExperimentTagSetBody",
+    "LoggedModelCreatedBody",
+    "LoggedModelDeletedBody",
+    "LoggedModelFinalizedBody",
+    "LoggedModelParamsBody",
+    "LoggedModelStatus",
+    "LoggedModelTagDeletedBody",
+    "LoggedModelTagsSetBody",
     "ModelLoggedBody",
+    "ModelOutput",
     "ModelStage",
     "ParamEntry",
     "Permission",
@@ -113,6 +132,7 @@ __all__ = [
     "RunEndStatus",
     "RunEndedBody",
     "RunMetricsBody",
+    "RunOutputsBody",
     "RunParamsBody",
     "RunRestoredBody",
     "RunStartedBody",
