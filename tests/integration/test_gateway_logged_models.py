@@ -70,7 +70,8 @@ def test_log_model_loads_registers_and_loads_by_version(url: str) -> None:
     assert got.artifact_location.startswith("mlflow-artifacts:/")
     assert got.artifact_location.endswith(f"/models/{info.model_id}/artifacts")
     assert json.loads(got.tags["mlflow.modelVersions"]) == [{"name": "gw-logged", "version": "1"}]
-    found = client.search_logged_models([experiment_id], filter_string=f"source_run_id = '{run_id}'")
+    by_run = f"source_run_id = '{run_id}'"
+    found = client.search_logged_models([experiment_id], filter_string=by_run)
     assert [m.model_id for m in found] == [info.model_id]
     assert mlflow.get_run(run_id).data.params == {"C": "1.0"}
 
