@@ -93,6 +93,7 @@ KV_TABLES = (
     "tags",
     "artifacts",
     "logged_models",
+    "dataset_inputs",
     "logged_model_params",
     "logged_model_tags",
     "logged_model_outputs",

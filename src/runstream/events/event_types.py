@@ -27,6 +27,7 @@ class EventType(StrEnum):
     RUN_ENDED = "run.ended"
     RUN_DELETED = "run.deleted"
     RUN_RESTORED = "run.restored"
+    RUN_INPUTS = "run.inputs"
     RUN_OUTPUTS = "run.outputs"
     ARTIFACT_LOGGED = "artifact.logged"
     MODEL_LOGGED = "model.logged"

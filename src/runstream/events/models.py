@@ -52,6 +52,7 @@ from runstream.events.bodies import (
     SourceType,
     TagEntry,
 )
+from runstream.events.dataset_bodies import RunInputsBody
 from runstream.events.event_types import EventType
 from runstream.events.fields import CONTRACT_ERROR, EventId, ExperimentId, Millis, ModelName, RunId
 from runstream.events.logged_model_bodies import (
@@ -111,6 +112,7 @@ __all__ = [
     "RunDeletedBody",
     "RunEndStatus",
     "RunEndedBody",
+    "RunInputsBody",
     "RunMetricsBody",
     "RunParamsBody",
     "RunRestoredBody",
@@ -148,6 +150,7 @@ BODY_MODELS: Final[dict[EventType, type[EventBody]]] = {
         RunEndedBody,
         RunDeletedBody,
         RunRestoredBody,
+        RunInputsBody,
         RunOutputsBody,
         ArtifactLoggedBody,
         ModelLoggedBody,

@@ -11,7 +11,13 @@ from starlette.responses import Response
 from runstream.query.http.access import Access, AccessDep
 from runstream.query.http.deps import SessionDep
 from runstream.query.http.schemas.common import json_response
-from runstream.query.http.schemas.runs import RunResponse, RunsPage, run_json, runs_page_json
+from runstream.query.http.schemas.runs import (
+    RunResponse,
+    RunsPage,
+    inputs_json,
+    run_json,
+    runs_page_json,
+)
 from runstream.query.read import runs as reader
 from runstream.query.read.experiments import get_experiment_by_name
 from runstream.query.read.session import ReadSession
@@ -106,7 +112,9 @@ def get_run(session: SessionDep, access: AccessDep, run_id: str) -> Response:
     """A run with its params, tags and the latest value and summary of each metric."""
     access.require_runs(session, [run_id])
     run = reader.get_run(session, run_id)
-    return json_response({**run_json(run), "snapshot_id": session.snapshot_id})
+    return json_response(
+        {**run_json(run), "inputs": inputs_json(run), "snapshot_id": session.snapshot_id}
+    )
 
 
 __all__ = ["router"]

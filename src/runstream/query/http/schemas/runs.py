@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from runstream.core.metrics import LatestMetric
 from runstream.query.http.schemas.common import MetricValue, metric_json
@@ -56,9 +56,22 @@ class RunOut(BaseModel):
     data: RunDataOut
 
 
-class RunResponse(RunOut):
-    """One run and the lake snapshot it was read from."""
+class DatasetInputOut(BaseModel):
+    """A dataset the run used; ``source``, ``schema`` and ``profile`` are JSON text."""
 
+    name: str
+    digest: str
+    source_type: str
+    source: str
+    schema_: str | None = Field(alias="schema")
+    profile: str | None
+    tags: dict[str, str]
+
+
+class RunResponse(RunOut):
+    """One run, the datasets it used and the lake snapshot it was read from."""
+
+    inputs: list[DatasetInputOut]
     snapshot_id: int
 
 
@@ -110,6 +123,22 @@ def run_json(run: Run) -> dict[str, Any]:
     }
 
 
+def inputs_json(run: Run) -> list[dict[str, Any]]:
+    """JSON of the ``inputs`` of :class:`RunResponse`."""
+    return [
+        {
+            "name": d.name,
+            "digest": d.digest,
+            "source_type": d.source_type,
+            "source": d.source,
+            "schema": d.schema,
+            "profile": d.profile,
+            "tags": d.tags,
+        }
+        for d in run.inputs
+    ]
+
+
 def runs_page_json(page: Page[Run], snapshot_id: int) -> dict[str, Any]:
     """JSON of :class:`RunsPage`."""
     return {
@@ -120,12 +149,14 @@ def runs_page_json(page: Page[Run], snapshot_id: int) -> dict[str, Any]:
 
 
 __all__ = [
+    "DatasetInputOut",
     "LatestMetricOut",
     "RunDataOut",
     "RunInfoOut",
     "RunOut",
     "RunResponse",
     "RunsPage",
+    "inputs_json",
     "latest_json",
     "run_json",
     "runs_page_json",
