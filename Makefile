@@ -60,7 +60,7 @@ status: $(STAMP)
 
 test: $(TEST_STAMP) $(UI_STAMP)
 	bash scripts/install-browser.sh
-	$(BIN)/python -m pytest tests
+	$(BIN)/python -m pytest tests --durations=40
 
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check src tests benchmarks

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from runstream import (
         artifacts,
+        data,
         keras,
         lightgbm,
         models,
@@ -78,6 +79,7 @@ if TYPE_CHECKING:
         log_dict,
         log_figure,
         log_image,
+        log_input,
         log_table,
         log_text,
     )
@@ -140,6 +142,7 @@ _FLUENT_ARTIFACTS = (
     "log_dict",
     "log_figure",
     "log_image",
+    "log_input",
     "log_table",
     "log_text",
 )
@@ -155,6 +158,7 @@ _LAZY.update(dict.fromkeys(_FLUENT_ARTIFACTS, "runstream.sdk.fluent_artifacts"))
 _LAZY.update(dict.fromkeys(_FLUENT_READS, "runstream.sdk.fluent_reads"))
 _SUBMODULES = (
     "artifacts",
+    "data",
     "keras",
     "lightgbm",
     "models",
@@ -183,6 +187,7 @@ __all__ = [
     "artifacts",
     "configure",
     "create_experiment",
+    "data",
     "delete_run",
     "delete_tag",
     "end_run",
@@ -207,6 +212,7 @@ __all__ = [
     "log_dict",
     "log_figure",
     "log_image",
+    "log_input",
     "log_metric",
     "log_metrics",
     "log_param",

@@ -245,3 +245,30 @@ def test_registry_writes_through_mlflow_client(url: str) -> None:
     assert httpx.get(f"{url}/health").text == "OK"
     info = httpx.get(f"{url}/api/3.0/mlflow/server-info").json()
     assert info["multipart_uploads_enabled"] is False
+
+
+def test_datasets_logged_by_mlflow_come_back_on_the_run(url: str) -> None:
+    import pandas as pd
+
+    frame = pd.DataFrame({"alcohol": [13.2, 12.4], "label": [0, 1]})
+    dataset = mlflow.data.from_pandas(frame, source="/data/wine.csv", targets="label", name="wine")
+    mlflow.set_experiment("gateway-datasets")
+    with mlflow.start_run() as run:
+        mlflow.log_input(dataset, context="training")
+    inputs = MlflowClient().get_run(run.info.run_id).inputs.dataset_inputs
+    assert len(inputs) == 1
+    got, expected = inputs[0].dataset, dataset._to_mlflow_entity()
+    assert (got.name, got.digest, got.source_type, got.source, got.schema, got.profile) == (
+        expected.name,
+        expected.digest,
+        expected.source_type,
+        expected.source,
+        expected.schema,
+        expected.profile,
+    )
+    assert [(t.key, t.value) for t in inputs[0].tags] == [("mlflow.data.context", "training")]
+    bad = httpx.post(
+        f"{url}/api/2.0/mlflow/runs/log-inputs",
+        json={"run_id": run.info.run_id, "datasets": [{"dataset": {"name": "x" * 501}}]},
+    )
+    assert bad.status_code == 400 and bad.json()["error_code"] == "INVALID_PARAMETER_VALUE"

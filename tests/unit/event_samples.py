@@ -95,6 +95,21 @@ _BODIES: Final[dict[EventType, dict[str, Any]]] = {
     EventType.RUN_ENDED: {"status": "FINISHED", "end_time": PRODUCED_AT + 60_000},
     EventType.RUN_DELETED: {},
     EventType.RUN_RESTORED: {},
+    EventType.RUN_INPUTS: {
+        "datasets": [
+            {
+                "dataset": {
+                    "name": "wine-train",
+                    "digest": "4d0b8a1e",
+                    "source_type": "local",
+                    "source": '{"uri": "/data/wine.csv"}',
+                    "schema": '{"mlflow_colspec": [{"type": "double", "name": "alcohol"}]}',
+                    "profile": '{"num_rows": 178, "num_elements": 2314}',
+                },
+                "tags": [{"key": "mlflow.data.context", "value": "training"}],
+            }
+        ]
+    },
     EventType.ARTIFACT_LOGGED: {
         "path": "plots/roc curve.png",
         "uri": f"s3://runstream-artifacts/42/{RUN_ID}/artifacts/plots/roc curve.png",
@@ -197,6 +212,15 @@ def _extra_valid() -> list[tuple[str, dict[str, Any]]]:
         ("routing fields left out instead of null", no_null_routing),
         ("experiment.created minimal", without(t.EXPERIMENT_CREATED, "artifact_location", "tags")),
         ("model.logged minimal", without(t.MODEL_LOGGED, "signature", "input_example")),
+        (
+            "run.inputs minimal dataset, no tags",
+            with_body(
+                t.RUN_INPUTS,
+                datasets=[
+                    {"dataset": {"name": "d", "digest": "1", "source_type": "s", "source": ""}}
+                ],
+            ),
+        ),
         ("registry.model_created empty body", event(t.REGISTRY_MODEL_CREATED, {})),
         ("description_set for the model", with_body(t.REGISTRY_DESCRIPTION_SET, version=None)),
         ("description_set empty text", with_body(t.REGISTRY_DESCRIPTION_SET, description="")),
@@ -306,6 +330,13 @@ class InvalidSample:
     event: dict[str, Any]
     reason: str = "schema"
     schema_sees_it: bool = True
+
+
+def _dataset(**fields: Any) -> dict[str, Any]:
+    """Returns a ``run.inputs`` dataset input of the valid sample with ``fields`` changed."""
+    entry = copy.deepcopy(_BODIES[EventType.RUN_INPUTS]["datasets"][0])
+    entry["dataset"].update(fields)
+    return dict(entry)
 
 
 def _wrong_kind(value: Any) -> Any:
@@ -592,6 +623,38 @@ def _specific_invalid() -> list[InvalidSample]:
         bad("artifact: sha256 too short", with_body(t.ARTIFACT_LOGGED, sha256=SHA256[:-1])),
         bad("artifact: negative size", with_body(t.ARTIFACT_LOGGED, size=-1)),
         bad("artifact: media type without subtype", with_body(t.ARTIFACT_LOGGED, media_type="png")),
+        bad("inputs: no dataset", with_body(t.RUN_INPUTS, datasets=[])),
+        bad(
+            "inputs: digest over the limit",
+            with_body(
+                t.RUN_INPUTS, datasets=[_dataset(digest="d" * (L.dataset_digest_length + 1))]
+            ),
+            "limit",
+        ),
+        bad(
+            "inputs: name over the limit",
+            with_body(t.RUN_INPUTS, datasets=[_dataset(name="n" * (L.dataset_name_length + 1))]),
+            "limit",
+        ),
+        bad("inputs: empty name", with_body(t.RUN_INPUTS, datasets=[_dataset(name="")])),
+        bad("inputs: schema not text", with_body(t.RUN_INPUTS, datasets=[_dataset(schema={})])),
+        bad(
+            "inputs: unknown dataset field",
+            with_body(t.RUN_INPUTS, datasets=[_dataset(rows=3)]),
+        ),
+        bad(
+            "inputs: input tag value over the limit",
+            with_body(
+                t.RUN_INPUTS,
+                datasets=[
+                    {
+                        "dataset": _dataset()["dataset"],
+                        "tags": [{"key": "k", "value": "v" * (L.input_tag_value_length + 1)}],
+                    }
+                ],
+            ),
+            "limit",
+        ),
         bad("model: artifact path escapes", with_body(t.MODEL_LOGGED, artifact_path="../m")),
         bad("model: model uuid with dashes", with_body(t.MODEL_LOGGED, model_uuid=REQUEST_ID)),
         bad("model: signature an array", with_body(t.MODEL_LOGGED, signature=[])),

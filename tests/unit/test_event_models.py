@@ -198,6 +198,7 @@ def test_public_names_are_sorted_complete_and_importable() -> None:
     submodules = {
         "auth_bodies",
         "bodies",
+        "dataset_bodies",
         "codec",
         "event_types",
         "fields",

@@ -127,6 +127,23 @@ def test_limits_in_the_schema_files_are_the_limits_of_core() -> None:
     assert tags["maxItems"] == LIMITS.tags_per_batch
     metrics = load_schema(EventType.RUN_METRICS)["$defs"]["body"]["properties"]
     assert {c["maxItems"] for c in metrics.values()} == {LIMITS.metric_points_per_event}
+    inputs = load_schema(EventType.RUN_INPUTS)["$defs"]
+    assert inputs["body"]["properties"]["datasets"]["maxItems"] == LIMITS.datasets_per_event
+    dataset = {k: v["maxLength"] for k, v in inputs["dataset"]["properties"].items()}
+    assert dataset == {
+        "name": LIMITS.dataset_name_length,
+        "digest": LIMITS.dataset_digest_length,
+        "source_type": LIMITS.text_length,
+        "source": LIMITS.dataset_source_length,
+        "schema": LIMITS.dataset_schema_length,
+        "profile": LIMITS.dataset_profile_length,
+    }
+    tags = inputs["dataset_input"]["properties"]["tags"]
+    assert tags["maxItems"] == LIMITS.tags_per_batch
+    assert {k: v["maxLength"] for k, v in tags["items"]["properties"].items()} == {
+        "key": LIMITS.input_tag_key_length,
+        "value": LIMITS.input_tag_value_length,
+    }
 
 
 def test_patterns_in_the_schema_files_are_the_patterns_of_the_code() -> None:

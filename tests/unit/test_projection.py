@@ -231,6 +231,44 @@ def test_artifacts_and_models_are_keyed_by_path() -> None:
     assert logged[4] is None and logged[5] == "[1,2]"
 
 
+def test_dataset_inputs_are_keyed_by_name_and_digest_and_keep_their_context() -> None:
+    lake = MemoryLake()
+    rid = new_run_id()
+
+    def dataset(digest: str, context: str) -> dict[str, object]:
+        return {
+            "dataset": {
+                "name": "wine",
+                "digest": digest,
+                "source_type": "local",
+                "source": '{"uri": "/data/wine.csv"}',
+                "schema": None,
+            },
+            "tags": [{"key": "mlflow.data.context", "value": context}],
+        }
+
+    lake.feed(
+        deliver(
+            run_started(rid),
+            ev(EventType.RUN_INPUTS, {"datasets": [dataset("d1", "training")]}, run_id=rid),
+            ev(EventType.RUN_INPUTS, {"datasets": [dataset("d2", "eval")]}, run_id=rid),
+            ev(EventType.RUN_INPUTS, {"datasets": [dataset("d1", "eval")]}, run_id=rid),
+        )
+    )
+    first = lake.row("dataset_inputs", rid, "wine", "d1")
+    second = lake.row("dataset_inputs", rid, "wine", "d2")
+    assert first is not None and second is not None
+    assert first[4] == '{"uri": "/data/wine.csv"}' and first[5] is None
+    assert (first[7], first[8]) == ("eval", '{"mlflow.data.context":"eval"}')
+    assert second[7] == "eval"
+    unknown = new_run_id()
+    rejected = lake.feed(
+        deliver(ev(EventType.RUN_INPUTS, {"datasets": [dataset("d3", "x")]}, run_id=unknown))
+    )
+    assert lake.row("dataset_inputs", unknown, "wine", "d3") is None
+    assert [r.reason for r in rejected.rejections] == ["unknown_run"]
+
+
 def test_state_keys_name_every_entity_the_batch_touches() -> None:
     rid = new_run_id()
     batch = deliver(

@@ -24,6 +24,7 @@ from runstream.query.http.schemas import artifacts, experiments, metrics, regist
 from runstream.query.http.schemas.wire import MetricFloat
 from runstream.query.records import (
     ArtifactEntry,
+    DatasetInput,
     Experiment,
     MetricPoint,
     MetricSeries,
@@ -43,6 +44,7 @@ RUN = Run(
     params={"lr": "0.1"},
     tags={"team": "cv"},
     metrics={"loss": LatestMetric(math.nan, 3, 10, 0.5, math.inf, 4)},
+    inputs=(DatasetInput("d", "abc", "local", '{"uri": "x"}', '{"a": 1}', None, {"k": "v"}),),
 )
 EXPERIMENT = Experiment(ExperimentRow("1", "vision", None, "active", 1, 2), {"team": "cv"})
 VERSION = ModelVersion(
@@ -191,6 +193,8 @@ def test_a_response_reads_back_into_its_records() -> None:
     metric = page.runs[0].data.metrics["loss"]
     assert page.runs[0].info == RUN.info and metric.max_value == math.inf
     assert math.isnan(metric.value)
+    run = runs.RUN.parse(orjson.loads(RESPONSES["/api/v1/runs/{run_id}", "get"]))
+    assert run.inputs == list(RUN.inputs)
     version = registry.VERSION.parse(
         orjson.loads(RESPONSES["/api/v1/registered-models/{name}/versions/{version}", "get"])
         | {"deleted": False}

@@ -22,7 +22,7 @@ from runstream.core.runs import (
     run_artifact_uri,
 )
 from runstream.core.working import EventRejectedError, Reason, Working
-from runstream.events import Envelope, EventType
+from runstream.events import DATASET_CONTEXT_TAG, Envelope, EventType, RunInputsBody
 from runstream.events.bodies import (
     ArtifactLoggedBody,
     ExperimentCreatedBody,
@@ -273,6 +273,30 @@ def model_logged(w: Working, env: Envelope[ModelLoggedBody]) -> None:
     )
 
 
+def run_inputs(w: Working, env: Envelope[RunInputsBody]) -> None:
+    """``run.inputs``: one row per (run, dataset name, digest); logging it again replaces it."""
+    run = w.active_run(env.run_id)
+    for entry in env.body.datasets:
+        d = entry.dataset
+        tags = {t.key: t.value for t in entry.tags}
+        w.set_kv(
+            "dataset_inputs",
+            (run.run_id, d.name, d.digest),
+            (
+                run.run_id,
+                d.name,
+                d.digest,
+                d.source_type,
+                d.source,
+                d.schema_,
+                d.profile,
+                tags.get(DATASET_CONTEXT_TAG),
+                _json(tags),
+                env.produced_at,
+            ),
+        )
+
+
 HANDLERS: dict[EventType, Handler] = {
     EventType.EXPERIMENT_CREATED: experiment_created,
     EventType.EXPERIMENT_RENAMED: experiment_renamed,
@@ -287,6 +311,7 @@ HANDLERS: dict[EventType, Handler] = {
     EventType.RUN_ENDED: run_ended,
     EventType.RUN_DELETED: _run_lifecycle(Lifecycle.DELETED),
     EventType.RUN_RESTORED: _run_lifecycle(Lifecycle.ACTIVE),
+    EventType.RUN_INPUTS: run_inputs,
     EventType.ARTIFACT_LOGGED: artifact_logged,
     EventType.MODEL_LOGGED: model_logged,
 }

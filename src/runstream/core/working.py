@@ -82,6 +82,7 @@ KV_TABLES = (
     "tags",
     "artifacts",
     "logged_models",
+    "dataset_inputs",
     "registered_model_tags",
     "registered_model_aliases",
     "model_version_tags",

@@ -25,6 +25,13 @@ from runstream.events.codec import (
     make_event,
     to_wire,
 )
+from runstream.events.dataset_bodies import (
+    DATASET_CONTEXT_TAG,
+    DatasetEntry,
+    DatasetInputEntry,
+    InputTagEntry,
+    RunInputsBody,
+)
 from runstream.events.ids import is_uuid7, new_event_id, new_run_id, uuid7_timestamp_ms
 from runstream.events.models import (
     AUTH_KEY,
@@ -76,11 +83,14 @@ from runstream.events.schema_files import load_schema, schemas_dir, validate_wit
 __all__ = [
     "AUTH_KEY",
     "BODY_MODELS",
+    "DATASET_CONTEXT_TAG",
     "DECODE_REASONS",
     "ROUTING_FIELDS",
     "ArtifactLoggedBody",
     "AuthAction",
     "AuthChangedBody",
+    "DatasetEntry",
+    "DatasetInputEntry",
     "DecodeReason",
     "Envelope",
     "EventBody",
@@ -90,6 +100,7 @@ __all__ = [
     "ExperimentRenamedBody",
     "ExperimentRestoredBody",
     "ExperimentTagSetBody",
+    "InputTagEntry",
     "ModelLoggedBody",
     "ModelStage",
     "ParamEntry",
@@ -112,6 +123,7 @@ __all__ = [
     "RunDeletedBody",
     "RunEndStatus",
     "RunEndedBody",
+    "RunInputsBody",
     "RunMetricsBody",
     "RunParamsBody",
     "RunRestoredBody",

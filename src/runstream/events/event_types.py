@@ -27,6 +27,7 @@ class EventType(StrEnum):
     RUN_ENDED = "run.ended"
     RUN_DELETED = "run.deleted"
     RUN_RESTORED = "run.restored"
+    RUN_INPUTS = "run.inputs"
     ARTIFACT_LOGGED = "artifact.logged"
     MODEL_LOGGED = "model.logged"
     REGISTRY_MODEL_CREATED = "registry.model_created"

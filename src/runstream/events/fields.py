@@ -176,6 +176,25 @@ ResourceId = Annotated[
 UserId = Annotated[str, Strict(), _length("user id", LIMITS.text_length)]
 SourceName = Annotated[str, Strict(), _length("source name", LIMITS.text_length)]
 GitCommit = Annotated[str, Strict(), _length("git commit", LIMITS.text_length)]
+# Datasets of ``run.inputs`` (MLflow's ``Dataset`` and ``InputTag`` limits).
+DatasetName = Annotated[
+    str, Strict(), _length("dataset name", LIMITS.dataset_name_length, min_length=1)
+]
+DatasetDigest = Annotated[
+    str, Strict(), _length("dataset digest", LIMITS.dataset_digest_length, min_length=1)
+]
+DatasetSourceType = Annotated[
+    str, Strict(), _length("dataset source type", LIMITS.text_length, min_length=1)
+]
+DatasetSource = Annotated[str, Strict(), _length("dataset source", LIMITS.dataset_source_length)]
+DatasetSchema = Annotated[str, Strict(), _length("dataset schema", LIMITS.dataset_schema_length)]
+DatasetProfile = Annotated[
+    str, Strict(), _length("dataset profile", LIMITS.dataset_profile_length)
+]
+InputTagKey = Annotated[
+    str, Strict(), _length("input tag key", LIMITS.input_tag_key_length, min_length=1)
+]
+InputTagValue = Annotated[str, Strict(), _length("input tag value", LIMITS.input_tag_value_length)]
 MediaType = Annotated[
     str,
     Strict(),

@@ -77,6 +77,19 @@ class Limits:
             many ``log_batch`` calls into one event, up to this and to ``message_bytes``.
         message_bytes: one encoded event, in bytes (1 MiB, Kafka's default
             ``max.message.bytes`` rounded to a power of two).
+        dataset_name_length: a dataset's name (MLflow ``MAX_DATASET_NAME_SIZE``).
+        dataset_digest_length: a dataset's digest (MLflow ``MAX_DATASET_DIGEST_SIZE``).
+        dataset_source_length: a dataset's source, JSON text
+            (MLflow ``MAX_DATASET_SOURCE_SIZE``).
+        dataset_schema_length: a dataset's schema, JSON text
+            (MLflow ``MAX_DATASET_SCHEMA_SIZE``).
+        dataset_profile_length: a dataset's profile, JSON text (MLflow allows 16 MiB;
+            ``message_bytes`` bounds a whole event, so the event's size decides first).
+        input_tag_key_length: a dataset input's tag key (MLflow ``MAX_INPUT_TAG_KEY_SIZE``).
+        input_tag_value_length: a dataset input's tag value
+            (MLflow ``MAX_INPUT_TAG_VALUE_SIZE``).
+        datasets_per_event: datasets in one ``run.inputs`` event
+            (MLflow ``MAX_DATASETS_PER_BATCH``).
         json_depth: nesting depth of free-form JSON fields (model flavors,
             signature, input example); ``[]`` is depth 1. It keeps every decoded event
             re-encodable (orjson writes at most ~250 levels) and stack-safe.
@@ -99,6 +112,14 @@ class Limits:
     metrics_per_batch: int = 1000
     metric_points_per_event: int = 10_000
     message_bytes: int = 1_048_576
+    dataset_name_length: int = 500
+    dataset_digest_length: int = 36
+    dataset_source_length: int = 65_535
+    dataset_schema_length: int = 1_048_575
+    dataset_profile_length: int = 16_777_215
+    input_tag_key_length: int = 255
+    input_tag_value_length: int = 500
+    datasets_per_event: int = 1000
     json_depth: int = 64
 
 
@@ -132,7 +153,7 @@ _ARTIFACT_PATH_RE: Final = re.compile(ARTIFACT_PATH_PATTERN)
 
 NameKind = Literal["experiment", "run", "model"]
 TagScope = Literal["run", "experiment", "registry"]
-BatchKind = Literal["params", "tags", "metrics", "metric points"]
+BatchKind = Literal["params", "tags", "metrics", "metric points", "datasets"]
 
 
 def _preview(value: str) -> str:
@@ -338,6 +359,7 @@ _BATCH_LIMITS: Final[dict[str, int]] = {
     "tags": LIMITS.tags_per_batch,
     "metrics": LIMITS.metrics_per_batch,
     "metric points": LIMITS.metric_points_per_event,
+    "datasets": LIMITS.datasets_per_event,
 }
 
 
@@ -346,7 +368,8 @@ def check_batch_size(kind: BatchKind, count: int) -> int:
 
     Args:
         kind: ``"params"``, ``"tags"``, ``"metrics"`` (an MLflow-style ``log_batch``)
-            or ``"metric points"`` (one ``run.metrics`` event).
+            ``"metric points"`` (one ``run.metrics`` event) or ``"datasets"`` (one
+            ``run.inputs`` event).
         count: the number of items.
 
     Raises:

@@ -52,6 +52,7 @@ from runstream.events.bodies import (
     SourceType,
     TagEntry,
 )
+from runstream.events.dataset_bodies import RunInputsBody
 from runstream.events.event_types import EventType
 from runstream.events.fields import CONTRACT_ERROR, EventId, ExperimentId, Millis, ModelName, RunId
 from runstream.events.registry_bodies import (
@@ -101,6 +102,7 @@ __all__ = [
     "RunDeletedBody",
     "RunEndStatus",
     "RunEndedBody",
+    "RunInputsBody",
     "RunMetricsBody",
     "RunParamsBody",
     "RunRestoredBody",
@@ -136,6 +138,7 @@ BODY_MODELS: Final[dict[EventType, type[EventBody]]] = {
         RunEndedBody,
         RunDeletedBody,
         RunRestoredBody,
+        RunInputsBody,
         ArtifactLoggedBody,
         ModelLoggedBody,
         RegistryModelCreatedBody,

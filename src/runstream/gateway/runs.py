@@ -241,9 +241,36 @@ async def delete_tag(ctx: GatewayContext, body: Body) -> dict[str, Any]:
     return {}
 
 
+_DATASET_FIELDS = ("name", "digest", "source_type", "source", "schema", "profile")
+
+
+def _dataset_input(item: dict[str, Any]) -> dict[str, Any]:
+    """One ``DatasetInput`` of MLflow's JSON as a ``run.inputs`` entry (checked on make_event)."""
+    dataset = item.get("dataset")
+    if not isinstance(dataset, dict):
+        raise ValidationError("Invalid value for parameter 'datasets': each needs a 'dataset'")
+    tags = item.get("tags") or []
+    if not isinstance(tags, list) or not all(isinstance(t, dict) for t in tags):
+        raise ValidationError("Invalid value for parameter 'tags' of a dataset input")
+    return {
+        "dataset": {f: dataset[f] for f in _DATASET_FIELDS if dataset.get(f) is not None},
+        "tags": [{"key": t.get("key"), "value": t.get("value", "")} for t in tags],
+    }
+
+
 async def log_inputs(ctx: GatewayContext, body: Body) -> dict[str, Any]:
-    """``runs/log-inputs``: accepted for a live run; datasets are not stored (no v1 event)."""
-    await ctx.run(body.required("run_id", aliases=_RUN_ID))
+    """``runs/log-inputs``: the run's datasets as ``run.inputs``, one event per dataset.
+
+    Everything is checked before anything is published. Logged-model inputs
+    (``models``) are accepted and not stored.
+    """
+    run = await ctx.run(body.required("run_id", aliases=_RUN_ID))
+    events = [
+        make_event(EventType.RUN_INPUTS, {"datasets": [_dataset_input(d)]}, run_id=run.run_id)
+        for d in body.items("datasets")
+    ]
+    if events:
+        await ctx.publish(events)
     return {}
 
 

@@ -142,6 +142,16 @@ TABLES: tuple[Table, ...] = (
         doc="Models logged by runs; flavors, signature and input_example are JSON text.",
     ),
     Table(
+        "dataset_inputs",
+        _cols(
+            "run_id, dataset_name, dataset_digest, dataset_source_type, dataset_source, "
+            "dataset_schema, dataset_profile, context, tags, logged_at BIGINT"
+        ),
+        key=("run_id", "dataset_name", "dataset_digest"),
+        doc="Datasets runs used (MLflow's dataset inputs); source, schema, profile and "
+        "tags are JSON text; context is the mlflow.data.context tag.",
+    ),
+    Table(
         "registered_models",
         _cols("name, description, creation_time BIGINT, last_updated_time BIGINT, deleted BOOLEAN"),
         key=("name",),

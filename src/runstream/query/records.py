@@ -39,13 +39,30 @@ class Experiment:
 
 
 @dataclass(frozen=True)
+class DatasetInput:
+    """A dataset a run used (a ``dataset_inputs`` row); source, schema, profile are JSON text."""
+
+    name: str
+    digest: str
+    source_type: str
+    source: str
+    schema: str | None = None
+    profile: str | None = None
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Run:
-    """A run: its ``runs`` row, params, tags and the summary of each metric."""
+    """A run: its ``runs`` row, params, tags, the summary of each metric and its inputs.
+
+    ``inputs`` is filled by single-run reads (``get_run``), empty in search pages.
+    """
 
     info: RunRow
     params: dict[str, str] = field(default_factory=dict)
     tags: dict[str, str] = field(default_factory=dict)
     metrics: dict[str, LatestMetric] = field(default_factory=dict)
+    inputs: tuple[DatasetInput, ...] = ()
 
 
 @dataclass(frozen=True)

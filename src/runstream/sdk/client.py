@@ -28,9 +28,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, SupportsFloat, SupportsIndex
 
 from runstream.config import Settings
+from runstream.errors import ValidationError
 from runstream.events.limits import check_key
 from runstream.sdk import images, validate
 from runstream.sdk.artifacts import ArtifactRoot, artifact_dir
+from runstream.sdk.datasets import as_dataset_input, inputs_wire
 from runstream.sdk.entities import Metric, Param, RunTag
 from runstream.sdk.experiment_client import ExperimentClient
 from runstream.sdk.forward import forward
@@ -217,6 +219,26 @@ class RunstreamClient:
             self.runs.set_tags(run_id, tag_pairs)
         if points:
             self.metrics.add_checked(run_id, points)
+
+    def log_inputs(
+        self,
+        run_id: str,
+        datasets: Sequence[Any] | None = None,
+        models: Sequence[Any] | None = None,
+    ) -> None:
+        """Records datasets the run used (MLflow's ``DatasetInput``s, or bare datasets).
+
+        Raises:
+            ValidationError: an item is not a dataset input, or ``models`` is given
+                (logged-model inputs are not stored by the SDK).
+        """
+        if models:
+            raise ValidationError(
+                "log_inputs(models=...) is not supported: Runstream's SDK records datasets only"
+            )
+        found = [as_dataset_input(d) for d in datasets or ()]
+        if found:
+            self.runs.log_inputs(run_id, inputs_wire(found))
 
     # -- artifacts -----------------------------------------------------------------
 

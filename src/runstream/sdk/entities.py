@@ -237,12 +237,23 @@ def run_from_json(body: dict[str, Any]) -> Run:
 
 
 def inputs_from_json(body: Any) -> RunInputs:
-    """A run's :class:`RunInputs` from MLflow's ``inputs`` JSON (empty when absent)."""
-    if not isinstance(body, dict):
+    """A run's :class:`RunInputs` from its ``inputs`` JSON (empty when absent).
+
+    Reads both spellings: the native API's list of datasets (tags as an object) and
+    MLflow's ``{"dataset_inputs": [{"dataset": ..., "tags": [...]}]}``.
+    """
+    if isinstance(body, dict):
+        items = [
+            {**(i.get("dataset") or {}), "tags": i.get("tags")}
+            for i in body.get("dataset_inputs") or ()
+            if isinstance(i, dict)
+        ]
+    elif isinstance(body, list):
+        items = [i for i in body if isinstance(i, dict)]
+    else:
         return RunInputs()
     found = []
-    for item in body.get("dataset_inputs") or ():
-        d = item.get("dataset") or {}
+    for d in items:
         dataset = DatasetEntity(
             name=str(d.get("name", "")),
             digest=str(d.get("digest", "")),
@@ -251,7 +262,9 @@ def inputs_from_json(body: Any) -> RunInputs:
             schema=d.get("schema"),
             profile=d.get("profile"),
         )
-        tags = [InputTag(str(t["key"]), str(t["value"])) for t in item.get("tags") or ()]
+        raw = d.get("tags") or ()
+        pairs = raw.items() if isinstance(raw, dict) else ((t["key"], t["value"]) for t in raw)
+        tags = [InputTag(str(k), str(v)) for k, v in pairs]
         found.append(DatasetInput(dataset, tags))
     return RunInputs(found)
 

@@ -1,5 +1,7 @@
 """Module-level artifact logging with MLflow's names: files, text, dicts, figures, tables, images.
 
+Also ``log_input``: the datasets a run used, recorded beside its artifacts.
+
 Each call uploads to the active run's artifact root and then publishes
 ``artifact.logged`` (``runstream.sdk.run_artifacts``); tables and images are stored
 as MLflow stores them (``runstream.sdk.tables``, ``runstream.sdk.images``).
@@ -8,9 +10,11 @@ as MLflow stores them (``runstream.sdk.tables``, ``runstream.sdk.images``).
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from typing import Any
 
 from runstream.sdk.active import STATE
+from runstream.sdk.datasets import dataset_input
 from runstream.sdk.fluent import current_run_id
 
 
@@ -68,6 +72,27 @@ def log_image(
     STATE.get_client().log_image(current_run_id(), image, artifact_file, key, step, timestamp)
 
 
+def log_input(
+    dataset: Any = None,
+    context: str | None = None,
+    tags: Mapping[str, Any] | None = None,
+    model: Any = None,
+) -> None:
+    """Records that the active run used ``dataset`` (from ``runstream.data``), for ``context``.
+
+    As MLflow's ``log_input``: ``context`` becomes the ``mlflow.data.context`` tag
+    (``training``, ``validation``, ...); ``tags`` are further tags of this use.
+
+    Raises:
+        ValidationError: not a dataset, or a ``model`` input (not stored by the SDK).
+    """
+    client = STATE.get_client()
+    if model is not None:
+        client.log_inputs(current_run_id(), models=[model])
+    if dataset is not None:
+        client.log_inputs(current_run_id(), [dataset_input(dataset, context, tags)])
+
+
 def get_artifact_uri(artifact_path: str | None = None) -> str:
     """The ``s3://`` URI of the active run's artifacts (or of one path inside them)."""
     root = STATE.get_client().artifact_root(current_run_id())
@@ -85,6 +110,7 @@ __all__ = [
     "log_dict",
     "log_figure",
     "log_image",
+    "log_input",
     "log_table",
     "log_text",
 ]

@@ -162,6 +162,20 @@ class RunClient:
             self._session.publish(make_event(EventType.RUN_TAGS, {"tags": chunk}, run_id=run_id))
         state.tags.update(pairs)
 
+    def log_inputs(self, run_id: str, datasets: list[dict[str, Any]]) -> None:
+        """Publishes ``run.inputs``, one event per dataset (a schema can be large).
+
+        Raises:
+            ValidationError / LimitExceededError: a dataset breaks the contract;
+                nothing of the call is published then.
+        """
+        self._runs.state(run_id)
+        events = [
+            make_event(EventType.RUN_INPUTS, {"datasets": [d]}, run_id=run_id) for d in datasets
+        ]
+        for event in events:
+            self._session.publish(event)
+
     def delete_tag(self, run_id: str, key: str) -> None:
         """Deletes a run tag."""
         state = self._runs.state(run_id)

@@ -7,6 +7,7 @@ registry halves of :class:`~runstream.sdk.client.RunstreamClient` share one sess
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import time
@@ -20,6 +21,7 @@ from runstream.sdk.artifacts import ArtifactUploader, store_factory
 from runstream.sdk.delivery import loud
 from runstream.sdk.endpoints import Endpoints, resolve_endpoints
 from runstream.sdk.offline import OfflineMode, offline_environ, offline_mode
+from runstream.sdk.spool_switch import Recover
 from runstream.sdk.transport import EventSink, Transport, TransportOptions
 
 if TYPE_CHECKING:
@@ -140,9 +142,29 @@ class Session:
                 block_timeout_s=ep.buffer_timeout_s,
                 exit_timeout_s=self.exit_timeout_s,
                 fallback=None if self._sink_factory is not None else spool,
+                recover=None
+                if self._sink_factory is not None or not self.offline.retry_s
+                else self._recover(sink),
+                recover_every_s=self.offline.retry_s,
             )
             self._transport = Transport(spool if self.offline.forced else sink, options)
         return self._transport
+
+    def _recover(self, sink: Callable[[], EventSink]) -> Recover:
+        """The transport's way back from the spool: ``runstream sync`` from inside the SDK."""
+        from runstream.sdk.sync import publish_events, upload_artifacts
+
+        ep = self.endpoints
+        root = self.offline.root
+
+        def topic_of(registry: bool) -> str:
+            return ep.topic_registry if registry else ep.topic_events
+
+        async def recover() -> int:
+            await asyncio.to_thread(upload_artifacts, root, self.uploader.store)
+            return await publish_events(root, sink, topic_of)
+
+        return recover
 
     @property
     def uploader(self) -> ArtifactUploader:

@@ -28,6 +28,7 @@ from runstream.sdk.buffer import EncodedEvent, Entry, EventBuffer, MetricChunk
 from runstream.sdk.delivery import DeliveryReport, loud, track, untrack
 from runstream.sdk.messages import PreparedMessage, prepare_entries
 from runstream.sdk.read_after import WrittenPositions
+from runstream.sdk.spool_switch import Recover, SpoolSwitch
 
 logger = logging.getLogger("runstream.sdk")
 
@@ -72,6 +73,9 @@ class TransportOptions:
             when the broker never answered this process.
         fallback_after_s: how long an outage of a broker that did answer before lasts
             before switching (a restart of the broker is ridden out in the buffer).
+        recover: publishes the spool to the broker (see ``runstream.sdk.spool_switch``);
+            None: stay on the spool once there.
+        recover_every_s: how often the way back is tried while on the spool.
     """
 
     topic_events: str
@@ -87,6 +91,8 @@ class TransportOptions:
     fallback: Callable[[], EventSink] | None = None
     fallback_after: int = 3
     fallback_after_s: float = 60.0
+    recover: Recover | None = None
+    recover_every_s: float = 30.0
 
 
 class Transport:
@@ -117,7 +123,14 @@ class Transport:
         self.undelivered_points = 0
         self.last_error = ""
         self._outage_since: float | None = None
-        self.on_fallback = False
+        self._primary = sink_factory
+        self.switch = SpoolSwitch(
+            options.destination,
+            options.fallback_after,
+            options.fallback_after_s,
+            options.recover,
+            options.recover_every_s,
+        )
         self.positions = WrittenPositions()
         self._reached = False
 
@@ -320,7 +333,8 @@ class Transport:
            in the report. With a ``fallback`` (the offline spool), the messages still
            to send, in order, and every later round go to the fallback sink instead
            once the broker never answered for ``fallback_after`` attempts in a row,
-           or an outage lasted ``fallback_after_s``.
+           or an outage lasted ``fallback_after_s``; from there the way back is tried
+           every ``recover_every_s`` (``runstream.sdk.spool_switch``).
         7. The caller settles the round's items only after this returns, and the next
            round starts only then, so rounds never overtake each other and a flush
            that sees its items settled knows every earlier item is settled too.
@@ -332,6 +346,8 @@ class Transport:
             else:
                 todo.append(item)
         failures_in_row = 0
+        if todo:
+            sink = await self._maybe_recover(sink)
         while todo:
             if sink is None:
                 try:
@@ -374,21 +390,26 @@ class Transport:
     def _should_fall_back(self, failures_in_row: int) -> bool:
         """Step 6's switch to the fallback sink, once (loudly)."""
         fallback = self.options.fallback
-        if fallback is None or self.on_fallback:
+        if fallback is None or not self.switch.should_switch(
+            self._reached, self._outage_since, failures_in_row
+        ):
             return False
-        if self._reached:
-            since = self._outage_since
-            if since is None or time.monotonic() - since < self.options.fallback_after_s:
-                return False
-        elif failures_in_row < self.options.fallback_after:
-            return False
-        self.on_fallback = True
         self._sink_factory = fallback
         loud(
             f"runstream: {self.options.destination} cannot be reached ({self.last_error}); "
             "events now go to the offline spool (publish them later with `runstream sync`)"
         )
         return True
+
+    async def _maybe_recover(self, sink: EventSink | None) -> EventSink | None:
+        """On the spool, tries the way back to the broker now and then (step 6)."""
+        if not self.switch.recovery_due() or not await self.switch.try_recover():
+            return sink
+        if sink is not None:
+            await sink.stop()
+        self._sink_factory = self._primary
+        self._outage_since = None
+        return None
 
     def _after_attempt(
         self, todo: list[PreparedMessage], results: Sequence[SendResult | None]

@@ -9,6 +9,8 @@ are answered from it instead, with the same results.
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -18,7 +20,7 @@ from runstream.core.rows import RunRow
 from runstream.errors import NotFoundError
 from runstream.lake.port import Row, Statement
 from runstream.query.read.session import ReadSession
-from runstream.query.records import RUN_COLUMNS, Page, Run
+from runstream.query.records import RUN_COLUMNS, DatasetInput, Page, Run
 from runstream.query.search.index import RunIndex
 from runstream.query.search.planner import RunSearch
 from runstream.query.search.sql import SqlSearch
@@ -123,7 +125,32 @@ def get_run(session: ReadSession, run_id: str, columns: Columns = ALL_COLUMNS) -
     runs = load_runs(session, [run_id], columns)
     if not runs:
         raise NotFoundError(f"Run with id={run_id!r} not found")
-    return runs[0]
+    return dataclasses.replace(runs[0], inputs=load_inputs(session, run_id))
+
+
+_INPUTS_SQL = (
+    "SELECT dataset_name, dataset_digest, dataset_source_type, dataset_source, dataset_schema,"
+    " dataset_profile, tags FROM dataset_inputs WHERE run_id = ?"
+    " ORDER BY logged_at, dataset_name, dataset_digest"
+)
+
+
+def load_inputs(session: ReadSession, run_id: str) -> tuple[DatasetInput, ...]:
+    """The datasets a run used, oldest logged first (logging one again moves it last)."""
+    return tuple(
+        DatasetInput(
+            str(name),
+            str(digest),
+            str(source_type),
+            str(source),
+            schema,
+            profile,
+            {str(k): str(v) for k, v in json.loads(tags or "{}").items()},
+        )
+        for name, digest, source_type, source, schema, profile, tags in session.fetch(
+            _INPUTS_SQL, [run_id]
+        )
+    )
 
 
 def _search(

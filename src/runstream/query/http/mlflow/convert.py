@@ -91,8 +91,32 @@ def run(item: Run, bucket: str | None = None) -> dict[str, Any]:
             }
         ),
         "data": {"metrics": metrics, "params": _kv(item.params), "tags": _kv(tags)},
-        "inputs": {},
+        "inputs": _inputs(item),
         "outputs": {},
+    }
+
+
+def _inputs(item: Run) -> dict[str, Any]:
+    """MLflow's ``RunInputs`` of a run: its dataset inputs (empty when none are known)."""
+    if not item.inputs:
+        return {}
+    return {
+        "dataset_inputs": [
+            {
+                "tags": _kv(d.tags),
+                "dataset": _drop_none(
+                    {
+                        "name": d.name,
+                        "digest": d.digest,
+                        "source_type": d.source_type,
+                        "source": d.source,
+                        "schema": d.schema,
+                        "profile": d.profile,
+                    }
+                ),
+            }
+            for d in item.inputs
+        ]
     }
 
 

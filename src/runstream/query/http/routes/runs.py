@@ -102,7 +102,7 @@ def search_runs_get(
 
 @router.get("/{run_id}", response_model=RunResponse, summary="Run detail")
 def get_run(session: SessionDep, access: AccessDep, run_id: str) -> Response:
-    """A run with its params, tags and the latest value and summary of each metric."""
+    """A run with its params, tags, the latest value and summary of each metric, its inputs."""
     access.require_runs(session, [run_id])
     run = reader.get_run(session, run_id)
     return RUN.response(RunResponse.read(run, session.snapshot_id))

@@ -8,12 +8,15 @@ from typing import Annotated, Self
 from runstream.core.metrics import LatestMetric
 from runstream.core.rows import RunRow
 from runstream.query.http.schemas.wire import Wire, WireShape, wire_shape
-from runstream.query.records import Page, Run
+from runstream.query.records import DatasetInput, Page, Run
 
 LatestMetricOut = Annotated[
     LatestMetric, wire_shape(names={"min_value": "min", "max_value": "max"})
 ]
 """The latest value of a metric (highest step, timestamp, value) and its summary."""
+
+DatasetInputOut = Annotated[DatasetInput, wire_shape()]
+"""A dataset the run used; ``source``, ``schema`` and ``profile`` are JSON text."""
 
 RunInfoOut = Annotated[RunRow, wire_shape()]
 """The ``runs`` row of a run, every column."""
@@ -43,14 +46,16 @@ class RunOut(WireShape):
 
 @dataclass(slots=True)
 class RunResponse(RunOut):
-    """One run and the lake snapshot it was read from."""
+    """One run, the datasets it used and the lake snapshot it was read from."""
 
+    inputs: list[DatasetInputOut]
     snapshot_id: int
 
     @classmethod
     def read(cls, run: Run, snapshot_id: int) -> Self:
         """The response of ``run`` read at ``snapshot_id``."""
-        return cls(run.info, RunDataOut(run.params, run.tags, run.metrics), snapshot_id)
+        data = RunDataOut(run.params, run.tags, run.metrics)
+        return cls(run.info, data, list(run.inputs), snapshot_id)
 
 
 @dataclass(slots=True)
@@ -73,6 +78,7 @@ RUNS_PAGE = Wire(RunsPage)
 __all__ = [
     "RUN",
     "RUNS_PAGE",
+    "DatasetInputOut",
     "LatestMetricOut",
     "RunDataOut",
     "RunInfoOut",
