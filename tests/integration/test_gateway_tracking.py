@@ -201,8 +201,8 @@ def test_registry_writes_through_mlflow_client(url: str) -> None:
     with mlflow.start_run() as run:
         mlflow.log_text("weights", "model/weights.txt")
     source = f"{run.info.artifact_uri}/model"
-    # mlflow.register_model("runs:/...") of MLflow 3 looks for a logged model, which the
-    # gateway does not store yet (docs/gateway.md); the client's own calls register.
+    # Files under a run's own artifacts register by their path; MLflow 3's logged models
+    # register through test_gateway_logged_models.
     client.create_registered_model("gw-model")
     first = client.create_model_version("gw-model", source, run.info.run_id)
     assert first.version == "1" and first.name == "gw-model"

@@ -32,6 +32,7 @@ MODEL_NAME: Final = "churn-classifier"
 PRODUCED_AT: Final = 1_718_000_000_000
 REQUEST_ID: Final = "3f2b8c1e-9a4d-4e2b-8c7f-1a2b3c4d5e6f"
 MODEL_UUID: Final = "5c1d0c6a2b9e4f0a8d7e6c5b4a392817"
+MODEL_ID: Final = "m-0190123456787abc8def0123456789ad"
 SHA256: Final = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
 ROUTING_VALUES: Final = {
     "experiment_id": EXPERIMENT_ID,
@@ -124,6 +125,22 @@ _BODIES: Final[dict[EventType, dict[str, Any]]] = {
         "signature": {"inputs": '[{"type": "double"}]', "outputs": None},
         "input_example": [[1.0, 2.5], [3.0, 4.5]],
     },
+    EventType.RUN_OUTPUTS: {"models": [{"model_id": MODEL_ID, "step": 3}]},
+    EventType.LOGGED_MODEL_CREATED: {
+        "model_id": MODEL_ID,
+        "name": "model",
+        "artifact_location": f"s3://runstream-artifacts/42/models/{MODEL_ID}/artifacts",
+        "creation_time": PRODUCED_AT,
+        "source_run_id": RUN_ID,
+        "model_type": "classifier",
+        "params": {"lr": "0.1"},
+        "tags": {"mlflow.source.type": "LOCAL"},
+    },
+    EventType.LOGGED_MODEL_FINALIZED: {"model_id": MODEL_ID, "status": "READY"},
+    EventType.LOGGED_MODEL_TAGS_SET: {"model_id": MODEL_ID, "tags": {"stage": "dev"}},
+    EventType.LOGGED_MODEL_TAG_DELETED: {"model_id": MODEL_ID, "key": "stage"},
+    EventType.LOGGED_MODEL_PARAMS: {"model_id": MODEL_ID, "params": {"depth": "4"}},
+    EventType.LOGGED_MODEL_DELETED: {"model_id": MODEL_ID},
     EventType.REGISTRY_MODEL_CREATED: {"description": "churn model", "tags": {"team": "growth"}},
     EventType.REGISTRY_MODEL_DELETED: {},
     EventType.REGISTRY_VERSION_REQUESTED: {
@@ -390,6 +407,7 @@ _OPTIONAL: Final[dict[EventType, tuple[str, ...]]] = {
     EventType.EXPERIMENT_CREATED: ("artifact_location", "tags"),
     EventType.RUN_STARTED: ("git_commit", "parent_run_id", "description", "tags"),
     EventType.MODEL_LOGGED: ("signature", "input_example"),
+    EventType.LOGGED_MODEL_CREATED: ("source_run_id", "model_type", "params", "tags"),
     EventType.REGISTRY_MODEL_CREATED: ("description", "tags"),
     EventType.REGISTRY_VERSION_REQUESTED: ("run_id", "description", "tags"),
     EventType.REGISTRY_DESCRIPTION_SET: ("version",),

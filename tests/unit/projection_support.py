@@ -13,7 +13,7 @@ from typing import Any
 
 from runstream.core.metrics import LatestMetric, fold_latest
 from runstream.core.projection import BatchResult, Delivered, reduce_batch, state_keys
-from runstream.core.rows import ExperimentRow, ModelRow, RunRow, VersionRow
+from runstream.core.rows import ExperimentRow, LoggedModelRow, ModelRow, RunRow, VersionRow
 from runstream.core.working import StateView
 from runstream.events import Envelope, EventType, encode, make_event, new_run_id
 
@@ -107,6 +107,10 @@ class MemoryLake:
             aliases={
                 k: r[2] for k, r in t["registered_model_aliases"].items()
                 if k[0] in keys.model_names
+            },
+            logged_models={
+                k[0]: LoggedModelRow(*r) for k, r in t["mlflow_logged_models"].items()
+                if k[0] in keys.logged_model_ids
             },
             seen_event_ids=self.event_ids & keys.event_ids,
         )

@@ -205,6 +205,7 @@ def test_public_names_are_sorted_complete_and_importable() -> None:
         "floats",
         "ids",
         "limits",
+        "logged_model_bodies",
         "models",
         "records",
         "registry_bodies",

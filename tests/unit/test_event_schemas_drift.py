@@ -30,6 +30,7 @@ from runstream.events import (
     validate_with_schema,
 )
 from runstream.events import fields as f
+from runstream.events import logged_model_bodies as lm
 from runstream.events.limits import LIMITS
 
 ROUTING = ("experiment_id", "run_id", "model_name")
@@ -115,6 +116,7 @@ def test_limits_in_the_schema_files_are_the_limits_of_core() -> None:
         "uri": LIMITS.uri_length,
         "s3_uri": LIMITS.uri_length,
         "artifact_path": LIMITS.artifact_path_length,
+        "logged_model_name": LIMITS.name_length,
     }
     assert {k: v["maxLength"] for k, v in defs.items() if "maxLength" in v} == expected_max_length
     for tags in ("run_tags", "experiment_tags", "registry_tags"):
@@ -160,6 +162,8 @@ def test_patterns_in_the_schema_files_are_the_patterns_of_the_code() -> None:
     assert defs["sha256"]["pattern"] == f.SHA256_PATTERN
     assert defs["s3_uri"]["pattern"] == f.S3_URI_PATTERN
     assert defs["media_type"]["pattern"] == f.MEDIA_TYPE_PATTERN
+    assert defs["model_id"]["pattern"] == lm.MODEL_ID_PATTERN
+    assert defs["logged_model_name"]["pattern"] == lm.LOGGED_MODEL_NAME_PATTERN
 
 
 def _verdict(check: Any) -> str:

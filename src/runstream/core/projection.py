@@ -23,13 +23,23 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from runstream.core import project_auth, project_registry, project_tracking
+from runstream.core import (
+    project_auth,
+    project_logged_models,
+    project_registry,
+    project_tracking,
+)
 from runstream.core.rows import MetricBlock, PointColumns
 from runstream.core.working import EventRejectedError, Key, Reason, Row, StateView, Working
 from runstream.errors import InvalidTransitionError
 from runstream.events import Envelope, EventType
 
-_HANDLERS = {**project_tracking.HANDLERS, **project_registry.HANDLERS, **project_auth.HANDLERS}
+_HANDLERS = {
+    **project_tracking.HANDLERS,
+    **project_logged_models.HANDLERS,
+    **project_registry.HANDLERS,
+    **project_auth.HANDLERS,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +103,7 @@ class StateKeys:
         experiment_names: names the batch gives experiments (uniqueness checks).
         model_names: registered models the batch refers to (with all their versions).
         event_ids: every event id of the batch (duplicate check against the lake).
+        logged_model_ids: MLflow 3 logged models the batch changes.
     """
 
     run_ids: frozenset[str]
@@ -101,6 +112,7 @@ class StateKeys:
     experiment_names: frozenset[str]
     model_names: frozenset[str]
     event_ids: frozenset[str]
+    logged_model_ids: frozenset[str] = frozenset()
 
 
 def state_keys(events: Sequence[Delivered]) -> StateKeys:
@@ -110,8 +122,12 @@ def state_keys(events: Sequence[Delivered]) -> StateKeys:
     experiments: set[str] = set()
     names: set[str] = set()
     models: set[str] = set()
+    logged_models: set[str] = set()
     for d in events:
         env = d.event
+        model_id = project_logged_models.logged_model_id(env)
+        if model_id is not None:
+            logged_models.add(model_id)
         if env.run_id is not None:
             runs.add(env.run_id)
             if env.type is EventType.RUN_PARAMS:
@@ -129,6 +145,7 @@ def state_keys(events: Sequence[Delivered]) -> StateKeys:
         experiment_names=frozenset(names),
         model_names=frozenset(models),
         event_ids=frozenset(d.event.event_id for d in events),
+        logged_model_ids=frozenset(logged_models),
     )
 
 

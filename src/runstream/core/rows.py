@@ -85,6 +85,22 @@ class VersionRow(_Row):
     deleted: bool
 
 
+@dataclass(slots=True)
+class LoggedModelRow(_Row):
+    """A row of ``mlflow_logged_models`` (MLflow 3's logged models)."""
+
+    model_id: str
+    experiment_id: str
+    name: str
+    source_run_id: str | None
+    model_type: str | None
+    artifact_location: str
+    status: str
+    lifecycle_stage: str
+    creation_time: int
+    last_updated_time: int
+
+
 class PointColumns(Protocol):
     """The points of one ``run.metrics`` event already in the lake's column format.
 
@@ -128,11 +144,13 @@ ENTITY_ROWS: dict[str, type[_Row]] = {
     "runs": RunRow,
     "registered_models": ModelRow,
     "model_versions": VersionRow,
+    "mlflow_logged_models": LoggedModelRow,
 }
 
 __all__ = [
     "ENTITY_ROWS",
     "ExperimentRow",
+    "LoggedModelRow",
     "MetricBlock",
     "ModelRow",
     "PointColumns",

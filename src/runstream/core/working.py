@@ -14,7 +14,14 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from runstream.core.rows import ExperimentRow, MetricBlock, ModelRow, RunRow, VersionRow
+from runstream.core.rows import (
+    ExperimentRow,
+    LoggedModelRow,
+    MetricBlock,
+    ModelRow,
+    RunRow,
+    VersionRow,
+)
 from runstream.errors import ValidationError
 
 Key = tuple[Any, ...]
@@ -38,6 +45,8 @@ class Reason(StrEnum):
     UNKNOWN_VERSION = "unknown_version"
     DUPLICATE_REQUEST = "duplicate_request"
     BAD_TRANSITION = "bad_transition"
+    UNKNOWN_LOGGED_MODEL = "unknown_logged_model"
+    LOGGED_MODEL_EXISTS = "logged_model_exists"
 
 
 class EventRejectedError(ValidationError):
@@ -63,6 +72,7 @@ class StateView:
         models: registered models by name.
         versions: every version of those models by ``(name, version)``.
         aliases: alias -> version by ``(name, alias)``.
+        logged_models: MLflow 3 logged models by id.
         seen_event_ids: ids of the batch that the lake already holds.
     """
 
@@ -72,6 +82,7 @@ class StateView:
     models: dict[str, ModelRow] = field(default_factory=dict)
     versions: dict[tuple[str, int], VersionRow] = field(default_factory=dict)
     aliases: dict[tuple[str, str], int] = field(default_factory=dict)
+    logged_models: dict[str, LoggedModelRow] = field(default_factory=dict)
     seen_event_ids: set[str] = field(default_factory=set)
 
 
@@ -83,6 +94,9 @@ KV_TABLES = (
     "artifacts",
     "logged_models",
     "dataset_inputs",
+    "logged_model_params",
+    "logged_model_tags",
+    "logged_model_outputs",
     "registered_model_tags",
     "registered_model_aliases",
     "model_version_tags",
@@ -111,6 +125,7 @@ class Working:
         self.models = {k: v.copy() for k, v in state.models.items()}
         self.versions = {k: v.copy() for k, v in state.versions.items()}
         self.aliases = dict(state.aliases)
+        self.logged_models = {k: v.copy() for k, v in state.logged_models.items()}
         self.dirty: dict[str, set[Key]] = defaultdict(set)
         self.kv: dict[str, dict[Key, Row | None]] = defaultdict(dict)
         self.appends: dict[str, list[Row]] = defaultdict(list)
@@ -185,6 +200,7 @@ class Working:
             "runs": self.runs,
             "registered_models": self.models,
             "model_versions": self.versions,
+            "mlflow_logged_models": self.logged_models,
         }
         for table, keys in self.dirty.items():
             rows = sources[table]

@@ -33,6 +33,17 @@ from runstream.events.dataset_bodies import (
     RunInputsBody,
 )
 from runstream.events.ids import is_uuid7, new_event_id, new_run_id, uuid7_timestamp_ms
+from runstream.events.logged_model_bodies import (
+    LoggedModelCreatedBody,
+    LoggedModelDeletedBody,
+    LoggedModelFinalizedBody,
+    LoggedModelParamsBody,
+    LoggedModelStatus,
+    LoggedModelTagDeletedBody,
+    LoggedModelTagsSetBody,
+    ModelOutput,
+    RunOutputsBody,
+)
 from runstream.events.models import (
     AUTH_KEY,
     BODY_MODELS,
@@ -101,7 +112,15 @@ __all__ = [
     "ExperimentRestoredBody",
     "ExperimentTagSetBody",
     "InputTagEntry",
+    "LoggedModelCreatedBody",
+    "LoggedModelDeletedBody",
+    "LoggedModelFinalizedBody",
+    "LoggedModelParamsBody",
+    "LoggedModelStatus",
+    "LoggedModelTagDeletedBody",
+    "LoggedModelTagsSetBody",
     "ModelLoggedBody",
+    "ModelOutput",
     "ModelStage",
     "ParamEntry",
     "Permission",
@@ -125,6 +144,7 @@ __all__ = [
     "RunEndedBody",
     "RunInputsBody",
     "RunMetricsBody",
+    "RunOutputsBody",
     "RunParamsBody",
     "RunRestoredBody",
     "RunStartedBody",

@@ -55,6 +55,15 @@ from runstream.events.bodies import (
 from runstream.events.dataset_bodies import RunInputsBody
 from runstream.events.event_types import EventType
 from runstream.events.fields import CONTRACT_ERROR, EventId, ExperimentId, Millis, ModelName, RunId
+from runstream.events.logged_model_bodies import (
+    LoggedModelCreatedBody,
+    LoggedModelDeletedBody,
+    LoggedModelFinalizedBody,
+    LoggedModelParamsBody,
+    LoggedModelTagDeletedBody,
+    LoggedModelTagsSetBody,
+    RunOutputsBody,
+)
 from runstream.events.registry_bodies import (
     RegistryAliasDeletedBody,
     RegistryAliasSetBody,
@@ -73,6 +82,7 @@ from runstream.events.registry_bodies import (
 __all__ = [
     "AUTH_KEY",
     "BODY_MODELS",
+    "EXPERIMENT_KEYED",
     "ROUTING_FIELDS",
     "ArtifactLoggedBody",
     "Envelope",
@@ -121,6 +131,8 @@ TopicKind = Literal["events", "registry"]
 AUTH_KEY: Final = b"auth"
 """The Kafka key of every ``auth.changed`` event."""
 RoutingField = Literal["experiment_id", "run_id", "model_name"]
+EXPERIMENT_KEYED: Final = ("experiment.", "logged_model.")
+"""Prefixes of the types keyed (and routed) by experiment id."""
 
 BODY_MODELS: Final[dict[EventType, type[EventBody]]] = {
     model.event_type: model
@@ -139,8 +151,15 @@ BODY_MODELS: Final[dict[EventType, type[EventBody]]] = {
         RunDeletedBody,
         RunRestoredBody,
         RunInputsBody,
+        RunOutputsBody,
         ArtifactLoggedBody,
         ModelLoggedBody,
+        LoggedModelCreatedBody,
+        LoggedModelFinalizedBody,
+        LoggedModelTagsSetBody,
+        LoggedModelTagDeletedBody,
+        LoggedModelParamsBody,
+        LoggedModelDeletedBody,
         RegistryModelCreatedBody,
         RegistryModelDeletedBody,
         RegistryVersionRequestedBody,
@@ -163,7 +182,7 @@ def _routing_of(event_type: EventType) -> frozenset[RoutingField]:
     """Returns the envelope fields an event of ``event_type`` must set (the others are null)."""
     if event_type is EventType.RUN_STARTED:
         return frozenset({"experiment_id", "run_id"})
-    if event_type.value.startswith("experiment."):
+    if event_type.value.startswith(EXPERIMENT_KEYED):
         return frozenset({"experiment_id"})
     if event_type.value.startswith("registry."):
         return frozenset({"model_name"})
@@ -283,7 +302,7 @@ def event_key(envelope: Envelope[Any]) -> bytes:
     """Returns the Kafka message key of an event, UTF-8 encoded.
 
     The key is ``model_name`` for registry events, ``experiment_id`` for
-    experiment events, :data:`AUTH_KEY` for ``auth.changed`` (one partition orders
+    experiment and logged-model events, :data:`AUTH_KEY` for ``auth.changed`` (one partition orders
     every access-control change), and ``run_id`` for every other event,
     ``run.started`` included, so all events of one run land in one partition, in order.
 
@@ -294,7 +313,7 @@ def event_key(envelope: Envelope[Any]) -> bytes:
         return AUTH_KEY
     if envelope.type.value.startswith("registry."):
         key = envelope.model_name
-    elif envelope.type.value.startswith("experiment."):
+    elif envelope.type.value.startswith(EXPERIMENT_KEYED):
         key = envelope.experiment_id
     else:
         key = envelope.run_id

@@ -107,7 +107,10 @@ def to_float(value: Any, name: str) -> float:
 
 
 async def read_body(request: Request) -> Body:
-    """The request's fields: the query string, overlaid by the JSON body.
+    """The request's fields: the query string, overlaid by the JSON body, then the path's.
+
+    Path parameters (``logged-models/{model_id}``) win: the resource the URL names
+    is the one written.
 
     Raises:
         ValidationError: the body is not a JSON object or is too large.
@@ -124,6 +127,7 @@ async def read_body(request: Request) -> Body:
         if not isinstance(parsed, dict):
             raise ValidationError("Malformed request: the body must be a JSON object")
         data.update(parsed)
+    data.update(request.path_params)
     return Body(data)
 
 

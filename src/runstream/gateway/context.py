@@ -13,7 +13,13 @@ from runstream.core.positions import Position
 from runstream.errors import NotFoundError
 from runstream.events import Envelope
 from runstream.gateway.errors import InvalidStateError
-from runstream.gateway.lookup import KnownExperiment, KnownRun, KnownRuns, Lookup
+from runstream.gateway.lookup import (
+    KnownExperiment,
+    KnownModelExperiments,
+    KnownRun,
+    KnownRuns,
+    Lookup,
+)
 from runstream.gateway.publisher import Publisher
 
 _ADJECTIVES = ("bold", "calm", "bright", "keen", "quick", "sly", "wise", "able", "brave", "fair")
@@ -41,6 +47,7 @@ class GatewayContext:
             shown to MLflow's client as ``mlflow-artifacts:/``).
         runs: runs this gateway created or looked up.
         experiments: experiments this gateway created or looked up, by id.
+        model_experiments: the experiment of each logged model it created or looked up.
     """
 
     publisher: Publisher
@@ -48,6 +55,7 @@ class GatewayContext:
     artifacts_bucket: str
     runs: KnownRuns = field(default_factory=KnownRuns)
     experiments: dict[str, KnownExperiment] = field(default_factory=dict)
+    model_experiments: KnownModelExperiments = field(default_factory=KnownModelExperiments)
 
     async def publish(self, events: list[Envelope[Any]]) -> list[Position]:
         """Publish and wait for the broker's acknowledgement (BrokerError: 503)."""

@@ -60,6 +60,43 @@ class KnownVersion:
     aliases: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class KnownLoggedModel:
+    """An MLflow 3 logged model as the lake holds it."""
+
+    model_id: str
+    experiment_id: str
+    name: str
+    source_run_id: str | None
+    model_type: str | None
+    artifact_location: str
+    status: str
+    lifecycle_stage: str
+    creation_time: int
+    last_updated_time: int
+    params: dict[str, str]
+    tags: dict[str, str]
+
+
+@dataclass(frozen=True)
+class LoggedModelQuery:
+    """A ``logged-models/search`` request, checked.
+
+    Attributes:
+        experiment_ids: experiments searched (at least one).
+        filter_string: MLflow's filter, or None.
+        order_by: ``(field name, ascending)`` pairs, MLflow's order when empty.
+        max_results: page size.
+        page_token: the token of the page asked for, or None.
+    """
+
+    experiment_ids: tuple[str, ...]
+    filter_string: str | None
+    order_by: tuple[tuple[str, bool], ...]
+    max_results: int
+    page_token: str | None
+
+
 class Lookup(Protocol):
     """Reads the gateway needs; each sees every write acknowledged before it."""
 
@@ -88,6 +125,42 @@ class Lookup(Protocol):
         ...
 
 
+    async def logged_model(
+        self, model_id: str, *, experiment_id: str | None = None, allow_deleted: bool = False
+    ) -> KnownLoggedModel | None:
+        """One logged model (waits for its experiment's partition when known), or None."""
+        ...
+
+    async def search_logged_models(
+        self, query: LoggedModelQuery
+    ) -> tuple[list[KnownLoggedModel], str | None]:
+        """One page of logged models and the next page's token.
+
+        Raises:
+            FilterParseError: a bad filter or order.
+            PageTokenError: a token of another query.
+        """
+        ...
+
+
+class KnownModelExperiments:
+    """Experiment of each logged model this gateway wrote or read (bounded, oldest dropped)."""
+
+    def __init__(self, capacity: int = 100_000) -> None:
+        self._capacity = capacity
+        self._ids: OrderedDict[str, str] = OrderedDict()
+
+    def get(self, model_id: str) -> str | None:
+        """The model's experiment, if known."""
+        return self._ids.get(model_id)
+
+    def put(self, model_id: str, experiment_id: str) -> None:
+        """Remember a model's experiment."""
+        self._ids[model_id] = experiment_id
+        while len(self._ids) > self._capacity:
+            self._ids.popitem(last=False)
+
+
 class KnownRuns:
     """Runs by id, most recently used last; the oldest are forgotten past ``capacity``."""
 
@@ -111,4 +184,13 @@ class KnownRuns:
         return run
 
 
-__all__ = ["KnownExperiment", "KnownRun", "KnownRuns", "KnownVersion", "Lookup"]
+__all__ = [
+    "KnownExperiment",
+    "KnownLoggedModel",
+    "KnownModelExperiments",
+    "KnownRun",
+    "KnownRuns",
+    "KnownVersion",
+    "LoggedModelQuery",
+    "Lookup",
+]

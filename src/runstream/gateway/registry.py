@@ -15,6 +15,7 @@ numbered within ``VERSION_WAIT_S`` answers 503 (``TEMPORARILY_UNAVAILABLE``).
 from __future__ import annotations
 
 import asyncio
+import re
 import uuid
 from typing import Any, Final
 
@@ -23,12 +24,15 @@ from runstream.errors import AlreadyExistsError, NotFoundError, ServiceError, Va
 from runstream.events import EventType, make_event
 from runstream.events.limits import check_alias, check_description, check_key, check_name
 from runstream.events.limits import check_tag_value as _check_tag_value
+from runstream.events.logged_model_bodies import check_model_id
+from runstream.gateway import logged_models
 from runstream.gateway.body import Body, to_int
 from runstream.gateway.context import GatewayContext, now_ms
 from runstream.gateway.lookup import KnownVersion
 
 VERSION_WAIT_S: Final = 30.0
 _POLL_S: Final = 0.05
+_LOGGED_MODEL_URI: Final = re.compile(r"^models:/(m-[0-9a-f]{32})/?$")
 _STAGES: Final = {s.lower(): s for s in ("None", "Staging", "Production", "Archived")}
 
 
@@ -54,6 +58,12 @@ def _version_number(body: Body) -> int:
     if number < 1:
         raise ValidationError(f"Invalid value {number} for parameter 'version' supplied")
     return number
+
+
+def _logged_model_id(source: str) -> str | None:
+    """The logged model of a ``models:/m-<id>`` source, or None."""
+    found = _LOGGED_MODEL_URI.search(source)
+    return found.group(1) if found else None
 
 
 def version_json(v: KnownVersion, ctx: GatewayContext) -> dict[str, Any]:
@@ -182,12 +192,22 @@ async def delete_alias(ctx: GatewayContext, body: Body) -> dict[str, Any]:
 
 
 async def create_model_version(ctx: GatewayContext, body: Body) -> dict[str, Any]:
-    """``model-versions/create``: answered with the number the materializer assigns."""
+    """``model-versions/create``: answered with the number the materializer assigns.
+
+    A ``model_id`` (or a ``models:/m-<id>`` source), as MLflow 3's client sends for
+    a logged model, registers that model's files: the version's source is the
+    model's artifact location and its run the model's source run.
+    """
     name = _name(body)
     source = from_proxy_uri(body.required("source"), ctx.artifacts_bucket)
     run_id = body.text("run_id")
     description = body.text("description")
     await _existing_model(ctx, name)
+    model_id = body.text("model_id") or _logged_model_id(source)
+    if model_id is not None:
+        # MLflow 3: a version of a logged model keeps the model's files as its source.
+        logged = await logged_models.existing(ctx, check_model_id(model_id))
+        source, run_id = logged.artifact_location, run_id or logged.source_run_id
     request_id = str(uuid.uuid4())
     event = make_event(
         EventType.REGISTRY_VERSION_REQUESTED,

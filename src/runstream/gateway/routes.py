@@ -41,7 +41,15 @@ WRITES: tuple[tuple[str, str, Handler], ...] = (
     ("POST", "runs/log-batch", runs.log_batch),
     ("POST", "runs/log-inputs", runs.log_inputs),
     ("POST", "runs/outputs", runs.log_outputs),
+    ("POST", "logged-models", logged_models.create_logged_model),
     ("POST", "logged-models/search", logged_models.search_logged_models),
+    ("GET", "logged-models/{model_id}", logged_models.get_logged_model),
+    ("PATCH", "logged-models/{model_id}", logged_models.finalize_logged_model),
+    ("DELETE", "logged-models/{model_id}", logged_models.delete_logged_model),
+    ("PATCH", "logged-models/{model_id}/tags", logged_models.set_logged_model_tags),
+    ("DELETE", "logged-models/{model_id}/tags/{tag_key:path}",
+     logged_models.delete_logged_model_tag),
+    ("POST", "logged-models/{model_id}/params", logged_models.log_logged_model_params),
     ("POST", "registered-models/create", registry.create_registered_model),
     ("POST", "registered-models/rename", registry.rename_registered_model),
     ("PATCH", "registered-models/update", registry.update_registered_model),
@@ -57,7 +65,15 @@ WRITES: tuple[tuple[str, str, Handler], ...] = (
     ("POST", "model-versions/set-tag", registry.set_model_version_tag),
     ("DELETE", "model-versions/delete-tag", registry.delete_model_version_tag),
 )
-"""(method, path, handler) of every MLflow write the gateway answers."""
+"""(method, path, handler) of every MLflow write the gateway answers (and the logged-model
+reads, which need the gateway's lookups)."""
+
+
+def _operation(path: str) -> str:
+    """An OpenAPI operation id from a route path (``{model_id}`` -> ``model_id``)."""
+    for old, new in (("{", ""), ("}", ""), (":path", ""), ("/", "_"), ("-", "_")):
+        path = path.replace(old, new)
+    return path
 
 
 def endpoint(ctx: GatewayContext, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
@@ -151,7 +167,7 @@ def routers(
                 endpoint(ctx, handler),
                 methods=[method],
                 summary=f"MLflow {path}",
-                operation_id=f"gateway_{path.replace('/', '_').replace('-', '_')}_{method}",
+                operation_id=f"gateway_{_operation(path)}_{method}",
             )
         out.append(router)
     return out

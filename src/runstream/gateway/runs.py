@@ -25,6 +25,7 @@ from runstream.errors import ValidationError
 from runstream.events import EventType, make_event, new_run_id
 from runstream.events.fields import RUN_ID_PATTERN
 from runstream.events.limits import LIMITS, check_key, check_param_value, check_tag_value
+from runstream.events.logged_model_bodies import check_model_id
 from runstream.gateway.body import Body, to_float, to_int
 from runstream.gateway.context import GatewayContext, now_ms, random_run_name
 from runstream.gateway.ids import derived_event_id
@@ -275,8 +276,17 @@ async def log_inputs(ctx: GatewayContext, body: Body) -> dict[str, Any]:
 
 
 async def log_outputs(ctx: GatewayContext, body: Body) -> dict[str, Any]:
-    """``runs/outputs``: accepted for a live run; the links are not stored (no v1 event)."""
-    await ctx.run(body.required("run_id", aliases=_RUN_ID))
+    """``runs/outputs``: the logged models a live run produced (``run.outputs``)."""
+    run = await ctx.run(body.required("run_id", aliases=_RUN_ID))
+    outputs = []
+    for item in body.items("models"):
+        model_id = check_model_id(item.get("model_id"))
+        outputs.append({"model_id": model_id, "step": to_int(item.get("step"), "step", 0) or 0})
+    size = LIMITS.params_per_batch
+    await ctx.publish([
+        make_event(EventType.RUN_OUTPUTS, {"models": outputs[at: at + size]}, run_id=run.run_id)
+        for at in range(0, len(outputs), size)
+    ])
     return {}
 
 

@@ -152,6 +152,34 @@ TABLES: tuple[Table, ...] = (
         "tags are JSON text; context is the mlflow.data.context tag.",
     ),
     Table(
+        "mlflow_logged_models",
+        _cols(
+            "model_id, experiment_id, name, source_run_id, model_type, artifact_location, "
+            "status, lifecycle_stage, creation_time BIGINT, last_updated_time BIGINT"
+        ),
+        key=("model_id",),
+        doc="MLflow 3 logged models (`logged_model.*`); status PENDING, READY or FAILED; "
+        "soft delete.",
+    ),
+    Table(
+        "logged_model_params",
+        _cols("model_id, key, value"),
+        key=("model_id", "key"),
+        doc="Params of MLflow 3 logged models.",
+    ),
+    Table(
+        "logged_model_tags",
+        _cols("model_id, key, value"),
+        key=("model_id", "key"),
+        doc="Tags of MLflow 3 logged models.",
+    ),
+    Table(
+        "logged_model_outputs",
+        _cols("run_id, model_id, step BIGINT"),
+        key=("run_id", "model_id"),
+        doc="Logged models a run produced (`run.outputs`, MLflow's LoggedModelOutput).",
+    ),
+    Table(
         "registered_models",
         _cols("name, description, creation_time BIGINT, last_updated_time BIGINT, deleted BOOLEAN"),
         key=("name",),

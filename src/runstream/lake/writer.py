@@ -20,7 +20,14 @@ import pyarrow as pa  # type: ignore[import-untyped]
 
 from runstream.core.metrics import latest_order_sql
 from runstream.core.projection import BatchResult, Rejection, StateKeys
-from runstream.core.rows import ExperimentRow, MetricBlock, ModelRow, RunRow, VersionRow
+from runstream.core.rows import (
+    ExperimentRow,
+    LoggedModelRow,
+    MetricBlock,
+    ModelRow,
+    RunRow,
+    VersionRow,
+)
 from runstream.core.stored_ids import NO_EVENT_ID, StoredPosition
 from runstream.core.working import StateView
 from runstream.errors import LakeConflictError, LakeError
@@ -275,6 +282,12 @@ class LakeWriter:
                     state.versions[(row[0], row[1])] = VersionRow(*row)
                 for name, alias, version in self._rows(_select("registered_model_aliases") + where):
                     state.aliases[(name, alias)] = version
+        if keys.logged_model_ids:
+            with self._values(keys.logged_model_ids) as ids:
+                for row in self._rows(
+                    f"{_select('mlflow_logged_models')} WHERE model_id IN (SELECT v FROM {ids})"
+                ):
+                    state.logged_models[row[0]] = LoggedModelRow(*row)
         if keys.event_ids:
             # Ids are time-ordered and files hold contiguous batches, so the range
             # predicate lets DuckLake skip every older file by its min/max stats.

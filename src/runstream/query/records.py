@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from runstream.core.metrics import LatestMetric
-from runstream.core.rows import ExperimentRow, ModelRow, RunRow, VersionRow
+from runstream.core.rows import ExperimentRow, LoggedModelRow, ModelRow, RunRow, VersionRow
 
 T = TypeVar("T")
 
@@ -20,6 +20,7 @@ RUN_COLUMNS = tuple(f.name for f in dataclasses.fields(RunRow))
 EXPERIMENT_COLUMNS = tuple(f.name for f in dataclasses.fields(ExperimentRow))
 MODEL_COLUMNS = tuple(f.name for f in dataclasses.fields(ModelRow))
 VERSION_COLUMNS = tuple(f.name for f in dataclasses.fields(VersionRow))
+LOGGED_MODEL_COLUMNS = tuple(f.name for f in dataclasses.fields(LoggedModelRow))
 
 
 @dataclass(frozen=True)
@@ -52,10 +53,19 @@ class DatasetInput:
 
 
 @dataclass(frozen=True)
-class Run:
-    """A run: its ``runs`` row, params, tags, the summary of each metric and its inputs.
+class ModelOutput:
+    """A logged model a run produced, and the step it was logged at (``logged_model_outputs``)."""
 
-    ``inputs`` is filled by single-run reads (``get_run``), empty in search pages.
+    model_id: str
+    step: int = 0
+
+
+@dataclass(frozen=True)
+class Run:
+    """A run: its ``runs`` row, params, tags, the summary of each metric, inputs and outputs.
+
+    ``inputs`` and ``outputs`` are filled by single-run reads (``get_run``), empty in
+    search pages.
     """
 
     info: RunRow
@@ -63,6 +73,7 @@ class Run:
     tags: dict[str, str] = field(default_factory=dict)
     metrics: dict[str, LatestMetric] = field(default_factory=dict)
     inputs: tuple[DatasetInput, ...] = ()
+    outputs: tuple[ModelOutput, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -204,16 +215,28 @@ class SqlResult:
     elapsed_ms: float
 
 
+@dataclass(frozen=True)
+class LoggedModel:
+    """An MLflow 3 logged model with its params and tags."""
+
+    row: LoggedModelRow
+    params: dict[str, str] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)
+
+
 __all__ = [
     "EXPERIMENT_COLUMNS",
+    "LOGGED_MODEL_COLUMNS",
     "MODEL_COLUMNS",
     "RUN_COLUMNS",
     "VERSION_COLUMNS",
     "ArtifactEntry",
     "ArtifactObject",
     "Experiment",
+    "LoggedModel",
     "MetricPoint",
     "MetricSeries",
+    "ModelOutput",
     "ModelVersion",
     "Page",
     "RegisteredModel",

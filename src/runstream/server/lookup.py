@@ -14,13 +14,20 @@ from typing import TypeVar
 
 from runstream.config import Settings
 from runstream.errors import NotFoundError
-from runstream.gateway.lookup import KnownExperiment, KnownRun, KnownVersion
+from runstream.gateway.lookup import (
+    KnownExperiment,
+    KnownLoggedModel,
+    KnownRun,
+    KnownVersion,
+    LoggedModelQuery,
+)
 from runstream.query.read import experiments as experiment_reader
+from runstream.query.read import logged_models as logged_model_reader
 from runstream.query.read import registry as registry_reader
 from runstream.query.read import runs as run_reader
 from runstream.query.read.read_after import ReadAfter, ReadScope
 from runstream.query.read.session import LakeAccess, ReadSession
-from runstream.query.records import Experiment, ModelVersion
+from runstream.query.records import Experiment, LoggedModel, ModelVersion
 
 T = TypeVar("T")
 
@@ -36,6 +43,15 @@ def _version(found: ModelVersion) -> KnownVersion:
         row.name, row.version, row.current_stage, row.source, row.run_id, row.status,
         row.creation_time, row.last_updated_time, row.description, dict(found.tags),
         tuple(found.aliases),
+    )
+
+
+def _logged_model(found: LoggedModel) -> KnownLoggedModel:
+    r = found.row
+    return KnownLoggedModel(
+        r.model_id, r.experiment_id, r.name, r.source_run_id, r.model_type,
+        r.artifact_location, r.status, r.lifecycle_stage, r.creation_time,
+        r.last_updated_time, dict(found.params), dict(found.tags),
     )
 
 
@@ -110,6 +126,35 @@ class LakeLookup:
         return await self._read(
             scope, lambda s: _version(registry_reader.get_version(s, name, version))
         )
+
+    async def logged_model(
+        self, model_id: str, *, experiment_id: str | None = None, allow_deleted: bool = False
+    ) -> KnownLoggedModel | None:
+        """One logged model; waits for its experiment's partition, or the topic's."""
+        if experiment_id is not None:
+            scope = ReadScope(keys=((self._events, experiment_id),))
+        else:
+            scope = ReadScope(topics=(self._events,))
+        return await self._read(scope, lambda s: _logged_model(
+            logged_model_reader.get_logged_model(s, model_id, allow_deleted=allow_deleted)
+        ))
+
+    async def search_logged_models(
+        self, query: LoggedModelQuery
+    ) -> tuple[list[KnownLoggedModel], str | None]:
+        """One page of logged models; waits for the searched experiments' partitions."""
+        scope = ReadScope(keys=tuple((self._events, e) for e in query.experiment_ids))
+
+        def read(session: ReadSession) -> tuple[list[KnownLoggedModel], str | None]:
+            page = logged_model_reader.search_logged_models(
+                session, query.experiment_ids, filter_string=query.filter_string,
+                order_by=[logged_model_reader.OrderBy(f, a) for f, a in query.order_by],
+                max_results=query.max_results, page_token=query.page_token,
+            )
+            return [_logged_model(m) for m in page.items], page.next_page_token
+
+        found = await self._read(scope, read)
+        return found if found is not None else ([], None)
 
     async def version_by_request(self, request_id: str) -> KnownVersion | None:
         """The version made by a request, once materialized (no wait: the caller polls)."""

@@ -1,0 +1,156 @@
+"""MLflow 3's logged models through the gateway, with MLflow's own client, unchanged.
+
+A real broker, object store and materializer, and the server ``runstream serve``
+builds: ``mlflow.sklearn.log_model`` creates a logged model, uploads it through the
+artifact proxy and finalizes it; ``models:/m-<id>``, ``register_model("runs:/...")``
+and ``models:/<name>/<version>`` load it back.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Iterator
+
+import httpx
+import mlflow
+import numpy as np
+import pytest
+from materializer_support import materializer
+from mlflow import MlflowClient
+from mlflow.entities import LoggedModelOutput, LoggedModelStatus
+from mlflow.exceptions import MlflowException
+from sklearn.linear_model import LogisticRegression
+from test_gateway_tracking import server
+
+from runstream.config import Settings
+
+X = np.array([[0.0, 1.0], [1.0, 0.0], [0.2, 0.9], [0.9, 0.2]])
+Y = np.array([0, 1, 0, 1])
+
+
+@pytest.fixture(scope="module")
+def url(stack_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    from test_query_helpers import per_test_settings
+
+    from runstream.kafka.admin import ensure_topics
+
+    settings = per_test_settings(stack_settings, tmp_path_factory.mktemp("logged-models"))
+    settings = dataclasses.replace(settings, read_after_timeout_s=30.0)
+    ensure_topics(settings)
+    with materializer(settings), server(settings) as base, pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MLFLOW_TRACKING_URI", base)
+        mp.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+        mp.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "120")
+        mlflow.set_tracking_uri(base)
+        yield base
+
+
+def test_log_model_loads_registers_and_loads_by_version(url: str) -> None:
+    model = LogisticRegression().fit(X, Y)
+    experiment_id = mlflow.set_experiment("gateway-logged-models").experiment_id
+    with mlflow.start_run() as run:
+        mlflow.log_param("C", "1.0")
+        info = mlflow.sklearn.log_model(model, name="model", input_example=X[:2])
+    run_id = run.info.run_id
+    assert info.model_id.startswith("m-") and len(info.model_id) == 34
+    assert info.model_uri == f"models:/{info.model_id}"
+    loaded = mlflow.pyfunc.load_model(f"models:/{info.model_id}")
+    assert list(loaded.predict(X)) == list(model.predict(X))
+
+    version = mlflow.register_model(f"runs:/{run_id}/model", "gw-logged")
+    assert version.version == "1" and version.run_id == run_id
+    by_version = mlflow.pyfunc.load_model("models:/gw-logged/1")
+    assert list(by_version.predict(X)) == list(model.predict(X))
+
+    client = MlflowClient()
+    got = client.get_logged_model(info.model_id)
+    assert (got.name, got.status, got.source_run_id) == ("model", LoggedModelStatus.READY, run_id)
+    assert got.experiment_id == experiment_id and got.params["C"] == "1.0"
+    assert got.artifact_location.startswith("mlflow-artifacts:/")
+    assert got.artifact_location.endswith(f"/models/{info.model_id}/artifacts")
+    assert json.loads(got.tags["mlflow.modelVersions"]) == [{"name": "gw-logged", "version": "1"}]
+    by_run = f"source_run_id = '{run_id}'"
+    found = client.search_logged_models([experiment_id], filter_string=by_run)
+    assert [m.model_id for m in found] == [info.model_id]
+    ran = mlflow.get_run(run_id)
+    assert ran.data.params == {"C": "1.0"}
+    assert [o.model_id for o in ran.outputs.model_outputs] == [info.model_id]
+
+
+def test_register_model_picks_the_latest_step_of_a_runs_same_named_models(url: str) -> None:
+    client = MlflowClient()
+    experiment_id = client.create_experiment("gateway-logged-models-twins")
+    run_id = client.create_run(experiment_id).info.run_id
+    early, late = (
+        client.create_logged_model(experiment_id, name="twin", source_run_id=run_id)
+        for _ in range(2)
+    )
+    client.log_outputs(run_id, [LoggedModelOutput(early.model_id, step=1),
+                                LoggedModelOutput(late.model_id, step=5)])
+    steps = {o.model_id: o.step for o in client.get_run(run_id).outputs.model_outputs}
+    assert steps == {early.model_id: 1, late.model_id: 5}
+    version = mlflow.register_model(f"runs:/{run_id}/twin", "gw-twin")
+    assert version.version == "1"
+    assert client.get_model_version_download_uri("gw-twin", "1") == late.artifact_location
+    assert "mlflow.modelVersions" in client.get_logged_model(late.model_id).tags
+    assert "mlflow.modelVersions" not in client.get_logged_model(early.model_id).tags
+
+
+def test_client_calls_behave_as_against_mlflows_server(url: str) -> None:
+    client = MlflowClient()
+    experiment_id = client.create_experiment("gateway-logged-models-client")
+    params = {f"p{i:03d}": str(i) for i in range(150)}  # past one request's 100
+    first = client.create_logged_model(experiment_id, name="first", params=params,
+                                       tags={"team": "a"}, model_type="demo")
+    assert first.status == LoggedModelStatus.PENDING and first.params == params
+    second = client.create_logged_model(experiment_id, name="second")
+    client.finalize_logged_model(second.model_id, LoggedModelStatus.FAILED)
+    finalized = client.finalize_logged_model(first.model_id, LoggedModelStatus.READY)
+    assert finalized.status == LoggedModelStatus.READY
+    client.set_logged_model_tags(first.model_id, {"stage": "dev", "gone": "soon"})
+    client.delete_logged_model_tag(first.model_id, "gone")
+    got = client.get_logged_model(first.model_id)
+    assert got.tags == {"team": "a", "stage": "dev"} and got.model_type == "demo"
+
+    newest = client.search_logged_models([experiment_id], max_results=1)
+    assert [m.name for m in newest] == ["second"] and newest.token
+    rest = client.search_logged_models([experiment_id], max_results=1, page_token=newest.token)
+    assert [m.name for m in rest] == ["first"] and not rest.token
+    ready = client.search_logged_models([experiment_id], filter_string="status = 'READY'")
+    assert [m.name for m in ready] == ["first"]
+    by_name = client.search_logged_models(
+        [experiment_id], order_by=[{"field_name": "name", "ascending": True}]
+    )
+    assert [m.name for m in by_name] == ["first", "second"]
+    tagged = client.search_logged_models([experiment_id], filter_string="tags.stage = 'dev'")
+    assert [m.name for m in tagged] == ["first"]
+
+    client.delete_logged_model(second.model_id)
+    with pytest.raises(MlflowException) as gone:
+        client.get_logged_model(second.model_id)
+    assert gone.value.error_code == "RESOURCE_DOES_NOT_EXIST"
+    assert [m.name for m in client.search_logged_models([experiment_id])] == ["first"]
+    kept = httpx.get(f"{url}/api/2.0/mlflow/logged-models/{second.model_id}",
+                     params={"allow_deleted": "true"}, timeout=30)
+    assert kept.status_code == 200 and kept.json()["model"]["info"]["name"] == "second"
+
+
+def test_bad_and_unknown_ids_answer_mlflows_errors(url: str) -> None:
+    base = f"{url}/api/2.0/mlflow/logged-models"
+    bad = httpx.get(f"{base}/not-a-model", timeout=30)
+    assert bad.status_code == 400 and bad.json()["error_code"] == "INVALID_PARAMETER_VALUE"
+    unknown = httpx.get(f"{base}/m-{'0' * 32}", timeout=30)
+    assert unknown.status_code == 404 and unknown.json()["error_code"] == "RESOURCE_DOES_NOT_EXIST"
+    no_experiment = httpx.post(base, json={"experiment_id": "no-such-experiment"}, timeout=30)
+    assert no_experiment.status_code == 404
+    bad_name = httpx.post(base, json={"experiment_id": "0", "name": "a/b"}, timeout=30)
+    assert bad_name.status_code == 400 and "cannot contain" in bad_name.json()["message"]
+    no_ids = httpx.post(f"{base}/search", json={}, timeout=30)
+    assert no_ids.status_code == 400
+    bad_filter = httpx.post(f"{base}/search", json={"experiment_ids": ["0"], "filter": "name ="},
+                            timeout=30)
+    assert bad_filter.status_code == 400
+    bad_status = httpx.patch(f"{base}/m-{'0' * 32}", json={"status": "LOGGED_MODEL_PENDING"},
+                             timeout=30)
+    assert bad_status.status_code == 400
