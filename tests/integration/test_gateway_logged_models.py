@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 from materializer_support import materializer
 from mlflow import MlflowClient
-from mlflow.entities import LoggedModelStatus
+from mlflow.entities import LoggedModelOutput, LoggedModelStatus
 from mlflow.exceptions import MlflowException
 from sklearn.linear_model import LogisticRegression
 from test_gateway_tracking import server
@@ -73,7 +73,28 @@ def test_log_model_loads_registers_and_loads_by_version(url: str) -> None:
     by_run = f"source_run_id = '{run_id}'"
     found = client.search_logged_models([experiment_id], filter_string=by_run)
     assert [m.model_id for m in found] == [info.model_id]
-    assert mlflow.get_run(run_id).data.params == {"C": "1.0"}
+    ran = mlflow.get_run(run_id)
+    assert ran.data.params == {"C": "1.0"}
+    assert [o.model_id for o in ran.outputs.model_outputs] == [info.model_id]
+
+
+def test_register_model_picks_the_latest_step_of_a_runs_same_named_models(url: str) -> None:
+    client = MlflowClient()
+    experiment_id = client.create_experiment("gateway-logged-models-twins")
+    run_id = client.create_run(experiment_id).info.run_id
+    early, late = (
+        client.create_logged_model(experiment_id, name="twin", source_run_id=run_id)
+        for _ in range(2)
+    )
+    client.log_outputs(run_id, [LoggedModelOutput(early.model_id, step=1),
+                                LoggedModelOutput(late.model_id, step=5)])
+    steps = {o.model_id: o.step for o in client.get_run(run_id).outputs.model_outputs}
+    assert steps == {early.model_id: 1, late.model_id: 5}
+    version = mlflow.register_model(f"runs:/{run_id}/twin", "gw-twin")
+    assert version.version == "1"
+    assert client.get_model_version_download_uri("gw-twin", "1") == late.artifact_location
+    assert "mlflow.modelVersions" in client.get_logged_model(late.model_id).tags
+    assert "mlflow.modelVersions" not in client.get_logged_model(early.model_id).tags
 
 
 def test_client_calls_behave_as_against_mlflows_server(url: str) -> None:

@@ -53,10 +53,19 @@ class DatasetInput:
 
 
 @dataclass(frozen=True)
-class Run:
-    """A run: its ``runs`` row, params, tags, the summary of each metric and its inputs.
+class ModelOutput:
+    """A logged model a run produced, and the step it was logged at (``logged_model_outputs``)."""
 
-    ``inputs`` is filled by single-run reads (``get_run``), empty in search pages.
+    model_id: str
+    step: int = 0
+
+
+@dataclass(frozen=True)
+class Run:
+    """A run: its ``runs`` row, params, tags, the summary of each metric, inputs and outputs.
+
+    ``inputs`` and ``outputs`` are filled by single-run reads (``get_run``), empty in
+    search pages.
     """
 
     info: RunRow
@@ -64,6 +73,7 @@ class Run:
     tags: dict[str, str] = field(default_factory=dict)
     metrics: dict[str, LatestMetric] = field(default_factory=dict)
     inputs: tuple[DatasetInput, ...] = ()
+    outputs: tuple[ModelOutput, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -226,6 +236,7 @@ __all__ = [
     "LoggedModel",
     "MetricPoint",
     "MetricSeries",
+    "ModelOutput",
     "ModelVersion",
     "Page",
     "RegisteredModel",

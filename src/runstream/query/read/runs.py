@@ -20,7 +20,7 @@ from runstream.core.rows import RunRow
 from runstream.errors import NotFoundError
 from runstream.lake.port import Row, Statement
 from runstream.query.read.session import ReadSession
-from runstream.query.records import RUN_COLUMNS, DatasetInput, Page, Run
+from runstream.query.records import RUN_COLUMNS, DatasetInput, ModelOutput, Page, Run
 from runstream.query.search.index import RunIndex
 from runstream.query.search.planner import RunSearch
 from runstream.query.search.sql import SqlSearch
@@ -125,7 +125,18 @@ def get_run(session: ReadSession, run_id: str, columns: Columns = ALL_COLUMNS) -
     runs = load_runs(session, [run_id], columns)
     if not runs:
         raise NotFoundError(f"Run with id={run_id!r} not found")
-    return dataclasses.replace(runs[0], inputs=load_inputs(session, run_id))
+    return dataclasses.replace(
+        runs[0], inputs=load_inputs(session, run_id), outputs=load_outputs(session, run_id)
+    )
+
+
+def load_outputs(session: ReadSession, run_id: str) -> tuple[ModelOutput, ...]:
+    """The logged models a run produced, by step then id (MLflow's ``RunOutputs``)."""
+    rows = session.fetch(
+        "SELECT model_id, step FROM logged_model_outputs WHERE run_id = ? ORDER BY step, model_id",
+        [run_id],
+    )
+    return tuple(ModelOutput(str(model_id), int(step or 0)) for model_id, step in rows)
 
 
 _INPUTS_SQL = (

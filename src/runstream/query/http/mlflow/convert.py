@@ -92,8 +92,15 @@ def run(item: Run, bucket: str | None = None) -> dict[str, Any]:
         ),
         "data": {"metrics": metrics, "params": _kv(item.params), "tags": _kv(tags)},
         "inputs": _inputs(item),
-        "outputs": {},
+        "outputs": _outputs(item),
     }
+
+
+def _outputs(item: Run) -> dict[str, Any]:
+    """MLflow's ``RunOutputs`` of a run: the logged models it produced (empty when none)."""
+    if not item.outputs:
+        return {}
+    return {"model_outputs": [{"model_id": o.model_id, "step": o.step} for o in item.outputs]}
 
 
 def _inputs(item: Run) -> dict[str, Any]:
