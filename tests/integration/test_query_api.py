@@ -28,6 +28,7 @@ from runstream.query.http.schemas.registry import (
 )
 from runstream.query.http.schemas.runs import RunResponse, RunsPage
 from runstream.query.http.schemas.sql import SqlResponse
+from runstream.query.http.schemas.wire import Wire
 from runstream.sdk.history import metric_history, read_history
 
 
@@ -48,16 +49,16 @@ def client(lake: tuple[Settings, Dataset]) -> Iterator[TestClient]:
 def search(client: TestClient, **body: object) -> list[str]:
     resp = client.post("/api/v1/runs/search", json={"experiment_ids": ["1", "2"], **body})
     assert resp.status_code == 200, resp.text
-    RunsPage.model_validate(resp.json())
+    Wire(RunsPage).parse(resp.json())
     return [r["info"]["run_name"] for r in resp.json()["runs"]]
 
 
 def test_experiments_are_listed_newest_first_and_found_by_name(client: TestClient) -> None:
     resp = client.get("/api/v1/experiments")
-    page = ExperimentsPage.model_validate(resp.json())
+    page = Wire(ExperimentsPage).parse(resp.json())
     assert [e.name for e in page.experiments] == ["nlp", "vision", "Default"]
     assert int(resp.headers["x-runstream-snapshot"]) == page.snapshot_id > 0
-    found = ExperimentResponse.model_validate(
+    found = Wire(ExperimentResponse).parse(
         client.get("/api/v1/experiments/by-name/vision").json()
     )
     assert found.experiment_id == "1" and found.tags == {"team": "cv"}
@@ -77,14 +78,14 @@ def test_missing_experiment_and_run_are_404_with_a_message(client: TestClient) -
 
 def test_run_detail_has_info_params_tags_and_latest_metrics(client: TestClient) -> None:
     resp = client.get(f"/api/v1/runs/{rid(1)}")
-    run = RunResponse.model_validate(resp.json())
+    run = Wire(RunResponse).parse(resp.json())
     assert run.info.run_name == "alpha" and run.info.status == "FINISHED"
     assert run.info.artifact_uri and run.info.artifact_uri.endswith(f"/1/{rid(1)}/artifacts")
     assert run.data.params == {"lr": "0.1", "model": "cnn"}
     assert run.data.tags == {"team": "cv", "note": "it's ok"}
     assert run.data.metrics["acc"].value == 0.91
     history = run.data.metrics["train_loss"]
-    assert history.step == 4999 and history.count == 5000 and history.max == 5.0 + 1 / 1235
+    assert history.step == 4999 and history.count == 5000 and history.max_value == 5.0 + 1 / 1235
     nan_run = client.get(f"/api/v1/runs/{rid(3)}").json()
     assert nan_run["data"]["metrics"]["acc"]["value"] == "NaN"
 
@@ -172,7 +173,7 @@ def test_history_is_downsampled_keeping_ends_and_spikes(client: TestClient) -> N
     resp = client.get(
         f"/api/v1/runs/{rid(1)}/metric-history", params={"key": "train_loss", "max_points": 100}
     )
-    body = HistoriesResponse.model_validate(resp.json())
+    body = Wire(HistoriesResponse).parse(resp.json())
     (series,) = body.series
     assert series.downsampled and series.total_points == 5000
     assert len(series.steps) <= 100
@@ -207,7 +208,7 @@ def test_history_as_columns_full_or_downsampled_in_arrow_or_json(client: TestCli
     runs = [rid(2), rid(1)]
     full = client.get("/api/v1/metrics/columns", params={"run_id": runs, "key": "train_loss"})
     assert full.status_code == 200, full.text
-    body = HistoriesResponse.model_validate(full.json())
+    body = Wire(HistoriesResponse).parse(full.json())
     assert [(s.run_id, s.total_points, len(s.steps), s.downsampled) for s in body.series] == [
         (rid(1), 5000, 5000, False),
         (rid(2), 300, 300, False),
@@ -255,7 +256,7 @@ def test_compare_splits_params_and_adds_histories(client: TestClient) -> None:
         "/api/v1/compare",
         json={"run_ids": [rid(1), rid(2)], "metric_keys": ["train_loss"], "history_points": 50},
     )
-    body = CompareResponse.model_validate(resp.json())
+    body = Wire(CompareResponse).parse(resp.json())
     assert body.params_differ == ["lr"] and body.params_same == ["model"]
     assert body.metric_keys == ["train_loss"]
     assert [len(s.steps) <= 50 for s in body.histories] == [True, True]
@@ -266,7 +267,7 @@ def test_compare_splits_params_and_adds_histories(client: TestClient) -> None:
 def test_artifacts_list_download_and_presign(
     client: TestClient, lake: tuple[Settings, Dataset]
 ) -> None:
-    root = ArtifactsPage.model_validate(client.get(f"/api/v1/runs/{rid(1)}/artifacts").json())
+    root = Wire(ArtifactsPage).parse(client.get(f"/api/v1/runs/{rid(1)}/artifacts").json())
     assert [(f.path, f.is_dir) for f in root.files] == [
         ("model", True),
         ("page.html", False),
@@ -320,9 +321,9 @@ def test_a_forged_artifact_row_cannot_reach_another_runs_files(client: TestClien
 
 
 def test_registry_models_versions_stages_aliases(client: TestClient) -> None:
-    models = RegisteredModelsPage.model_validate(client.get("/api/v1/registered-models").json())
+    models = Wire(RegisteredModelsPage).parse(client.get("/api/v1/registered-models").json())
     assert [m.name for m in models.registered_models] == ["classifier", "detector"]
-    model = RegisteredModelResponse.model_validate(
+    model = Wire(RegisteredModelResponse).parse(
         client.get("/api/v1/registered-models/classifier").json()
     )
     assert model.aliases == {"champion": 2, "next": 3}
@@ -331,7 +332,7 @@ def test_registry_models_versions_stages_aliases(client: TestClient) -> None:
         ("Production", 2),
         ("Staging", 3),
     ]
-    v2 = ModelVersionResponse.model_validate(
+    v2 = Wire(ModelVersionResponse).parse(
         client.get("/api/v1/registered-models/classifier/versions/2").json()
     )
     assert v2.tags == {"validated": "yes"} and v2.aliases == ["champion"]
@@ -339,13 +340,13 @@ def test_registry_models_versions_stages_aliases(client: TestClient) -> None:
     prod = client.get("/api/v1/registered-models/classifier/stages/production").json()
     assert prod["version"] == 2
     assert client.get("/api/v1/registered-models/classifier/aliases/next").json()["version"] == 3
-    versions = ModelVersionsPage.model_validate(
+    versions = Wire(ModelVersionsPage).parse(
         client.get("/api/v1/registered-models/classifier/versions").json()
     )
     assert [v.version for v in versions.model_versions] == [3, 2, 1]
     by_run = client.get("/api/v1/model-versions", params={"filter": f"run_id = '{rid(2)}'"}).json()
     assert [v["version"] for v in by_run["model_versions"]] == [2]
-    history = StageHistoryResponse.model_validate(
+    history = Wire(StageHistoryResponse).parse(
         client.get("/api/v1/registered-models/classifier/versions/1/stage-history").json()
     )
     assert [t.to_stage for t in history.transitions] == ["Production", "Archived"]
@@ -366,7 +367,7 @@ def test_registry_models_versions_stages_aliases(client: TestClient) -> None:
 )
 def test_model_uris_resolve(client: TestClient, uri: str, version: int) -> None:
     resp = client.get("/api/v1/registry/resolve", params={"uri": uri})
-    body = ResolvedModelResponse.model_validate(resp.json())
+    body = Wire(ResolvedModelResponse).parse(resp.json())
     assert (body.name, body.version) == (uri.split("/")[1].split("@")[0], version)
 
 
@@ -391,7 +392,7 @@ def test_sql_reads_and_limits_rows(client: TestClient) -> None:
             "sql": "SELECT run_name, status FROM runs WHERE experiment_id = '1' ORDER BY run_name"
         },
     )
-    body = SqlResponse.model_validate(resp.json())
+    body = Wire(SqlResponse).parse(resp.json())
     assert body.columns == ["run_name", "status"] and body.rows[0] == ["alpha", "FINISHED"]
     assert int(resp.headers["x-runstream-snapshot"]) == body.snapshot_id
     limited = client.post(

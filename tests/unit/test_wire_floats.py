@@ -10,7 +10,7 @@ import pytest
 from runstream.core.metrics import LatestMetric
 from runstream.core.rows import RunRow
 from runstream.events.floats import float_from_wire, float_to_wire, floats_from_wire
-from runstream.query.http.schemas.runs import run_json
+from runstream.query.http.schemas.runs import RUN, RunResponse
 from runstream.query.records import Run
 from runstream.sdk.entities import run_from_json
 
@@ -42,7 +42,7 @@ def test_the_sdk_reads_a_nan_metric_of_the_api_as_a_float() -> None:
             "gain": LatestMetric(-math.inf, 3, 10, None, None, 1),
         },
     )
-    body = orjson.loads(orjson.dumps(run_json(run)))
+    body = orjson.loads(RUN.json(RunResponse.read(run, 1)))
     assert body["data"]["metrics"]["loss"]["value"] == "NaN"
     metrics = run_from_json(body).data.metrics
     assert isinstance(metrics["loss"], float) and math.isnan(metrics["loss"])

@@ -12,10 +12,12 @@ import argparse
 import datetime as dt
 from typing import Any
 
+import orjson
+
 from runstream.cli.render import render_csv, render_json, render_table
 from runstream.config import Settings
 from runstream.events.floats import float_to_wire
-from runstream.query.http.schemas.runs import runs_page_json
+from runstream.query.http.schemas.runs import RUNS_PAGE, RunsPage
 from runstream.query.read.experiments import get_experiment_by_name
 from runstream.query.read.runs import Columns, search_runs
 from runstream.query.read.session import LakeAccess
@@ -98,7 +100,7 @@ def cmd_runs_search(args: argparse.Namespace, settings: Settings) -> int:
     finally:
         lake.close()
     if args.json:
-        print(render_json(runs_page_json(page, snapshot)))
+        print(render_json(orjson.loads(RUNS_PAGE.json(RunsPage.read(page, snapshot)))))
         return 0
     headers = ["run_id", "name", "status", "start (UTC)"]
     headers += [f"params.{k}" for k in args.param] + [f"metrics.{k}" for k in args.metric]

@@ -18,8 +18,12 @@ from starlette.responses import Response, StreamingResponse
 
 from runstream.query.http.access import AccessDep
 from runstream.query.http.deps import SessionDep, SettingsDep, StoreDep
-from runstream.query.http.schemas.artifacts import ArtifactsPage, PresignedUrl, artifacts_page_json
-from runstream.query.http.schemas.common import json_response
+from runstream.query.http.schemas.artifacts import (
+    ARTIFACTS_PAGE,
+    PRESIGNED_URL,
+    ArtifactsPage,
+    PresignedUrl,
+)
 from runstream.query.read.artifacts import list_artifacts, locate_artifact
 
 router = APIRouter(prefix="/api/v1/runs/{run_id}/artifacts", tags=["artifacts"])
@@ -50,7 +54,7 @@ def get_artifacts(
         max_results=max_results,
         page_token=page_token,
     )
-    return json_response(artifacts_page_json(root, page, session.snapshot_id))
+    return ARTIFACTS_PAGE.response(ArtifactsPage.read(root, page, session.snapshot_id))
 
 
 def _primed(chunks: Iterator[bytes]) -> Iterator[bytes]:
@@ -107,15 +111,8 @@ def presign_artifact(
         expires_in = min(expires_in, PRESIGN_MAX_S_WITH_AUTH)
     obj = locate_artifact(session, run_id, path, settings.artifacts_bucket)
     url = store.presigned_get_url(obj.bucket, obj.key, expires_s=expires_in)
-    return json_response(
-        {
-            "url": url,
-            "path": obj.path,
-            "size": obj.size,
-            "expires_in": expires_in,
-            "snapshot_id": session.snapshot_id,
-        }
-    )
+    link = PresignedUrl(url, obj.path, obj.size, expires_in, session.snapshot_id)
+    return PRESIGNED_URL.response(link)
 
 
 __all__ = ["router"]

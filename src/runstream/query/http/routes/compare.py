@@ -10,8 +10,7 @@ from starlette.responses import Response
 
 from runstream.query.http.access import Access, AccessDep
 from runstream.query.http.deps import SessionDep
-from runstream.query.http.schemas.common import json_response
-from runstream.query.http.schemas.metrics import CompareResponse, compare_json
+from runstream.query.http.schemas.metrics import COMPARISON, CompareResponse
 from runstream.query.read.compare import MAX_COMPARE_RUNS, compare_runs
 from runstream.query.read.downsample import MAX_POINTS, XAxis
 
@@ -37,7 +36,7 @@ def _compare(session: SessionDep, access: Access, body: CompareIn) -> Response:
         history_points=points,
         x_axis=body.x_axis,
     )
-    return json_response(compare_json(result, session.snapshot_id))
+    return COMPARISON.response(CompareResponse.read(result, session.snapshot_id))
 
 
 @router.post("", response_model=CompareResponse, summary="Compare runs")

@@ -10,12 +10,11 @@ from starlette.responses import Response
 from runstream.events import ResourceType
 from runstream.query.http.access import AccessDep
 from runstream.query.http.deps import SessionDep
-from runstream.query.http.schemas.common import json_response
 from runstream.query.http.schemas.experiments import (
+    EXPERIMENT,
+    EXPERIMENTS_PAGE,
     ExperimentResponse,
     ExperimentsPage,
-    experiment_json,
-    experiments_page_json,
 )
 from runstream.query.read import experiments as reader
 
@@ -47,7 +46,7 @@ def search_experiments(
         scope=access.experiments,
         caller=access.caller,
     )
-    return json_response(experiments_page_json(page, session.snapshot_id))
+    return EXPERIMENTS_PAGE.response(ExperimentsPage.read(page, session.snapshot_id))
 
 
 @router.get("/by-name/{name:path}", response_model=ExperimentResponse, summary="Experiment by name")
@@ -55,7 +54,7 @@ def get_experiment_by_name(session: SessionDep, access: AccessDep, name: str) ->
     """The experiment named ``name`` (404 if none)."""
     exp = reader.get_experiment_by_name(session, name)
     access.require(ResourceType.EXPERIMENT, exp.row.experiment_id)
-    return json_response({**experiment_json(exp), "snapshot_id": session.snapshot_id})
+    return EXPERIMENT.response(ExperimentResponse.read(exp, session.snapshot_id))
 
 
 @router.get("/{experiment_id}", response_model=ExperimentResponse, summary="Experiment by id")
@@ -63,7 +62,7 @@ def get_experiment(session: SessionDep, access: AccessDep, experiment_id: str) -
     """One experiment (404 if none)."""
     access.require(ResourceType.EXPERIMENT, experiment_id)
     exp = reader.get_experiment(session, experiment_id)
-    return json_response({**experiment_json(exp), "snapshot_id": session.snapshot_id})
+    return EXPERIMENT.response(ExperimentResponse.read(exp, session.snapshot_id))
 
 
 __all__ = ["router"]

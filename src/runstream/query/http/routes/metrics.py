@@ -15,8 +15,7 @@ from runstream.query.http.schemas.columnar import (
     arrow_stream_bytes,
     columnar_json_bytes,
 )
-from runstream.query.http.schemas.common import json_response
-from runstream.query.http.schemas.metrics import HistoriesResponse, histories_json
+from runstream.query.http.schemas.metrics import HISTORIES, HistoriesResponse
 from runstream.query.read.columnar import columnar_history
 from runstream.query.read.downsample import MAX_POINTS, MIN_POINTS, HistoryRequest, XAxis
 from runstream.query.read.metrics import histories
@@ -59,7 +58,8 @@ class HistoryIn(BaseModel):
 def post_histories(session: SessionDep, access: AccessDep, body: HistoryIn) -> Response:
     """Histories of several runs and keys in one call (bucketed min/max, first and last kept)."""
     access.require_runs(session, body.run_ids)
-    return json_response(histories_json(histories(session, body.request()), session.snapshot_id))
+    found = histories(session, body.request())
+    return HISTORIES.response(HistoriesResponse.read(found, session.snapshot_id))
 
 
 @router.get(
@@ -87,7 +87,8 @@ def get_history(
         min_step=min_step,
         max_step=max_step,
     )
-    return json_response(histories_json(histories(session, body.request()), session.snapshot_id))
+    found = histories(session, body.request())
+    return HISTORIES.response(HistoriesResponse.read(found, session.snapshot_id))
 
 
 class ColumnsIn(BaseModel):

@@ -11,7 +11,7 @@ from runstream.errors import NotFoundError
 from runstream.events import ResourceType
 from runstream.query.http.access import AccessDep
 from runstream.query.http.deps import SessionDep
-from runstream.query.http.schemas.common import json_response
+from runstream.query.http.schemas import registry as wire
 from runstream.query.http.schemas.registry import (
     ModelVersionResponse,
     ModelVersionsPage,
@@ -19,12 +19,6 @@ from runstream.query.http.schemas.registry import (
     RegisteredModelsPage,
     ResolvedModelResponse,
     StageHistoryResponse,
-    model_json,
-    models_page_json,
-    resolved_json,
-    stage_history_json,
-    version_json,
-    versions_page_json,
 )
 from runstream.query.read import registry as reader
 from runstream.query.read.model_uri import parse_model_uri
@@ -55,7 +49,7 @@ def search_models(
         scope=access.models,
         caller=access.caller,
     )
-    return json_response(models_page_json(page, session.snapshot_id))
+    return wire.MODELS_PAGE.response(RegisteredModelsPage.read(page, session.snapshot_id))
 
 
 @router.get(
@@ -67,7 +61,7 @@ def get_model(
     """One model with its tags, aliases and the latest version of each stage."""
     access.require(MODEL, name)
     model = reader.get_model(session, name)
-    return json_response({**model_json(model), "snapshot_id": session.snapshot_id})
+    return wire.MODEL.response(RegisteredModelResponse.read(model, session.snapshot_id))
 
 
 @router.get(
@@ -93,7 +87,7 @@ def model_versions(
         name=name,
         caller=access.caller,
     )
-    return json_response(versions_page_json(page, session.snapshot_id))
+    return wire.VERSIONS_PAGE.response(ModelVersionsPage.read(page, session.snapshot_id))
 
 
 @router.get(
@@ -107,7 +101,7 @@ def get_version(
     """One model version."""
     access.require(MODEL, name)
     found = reader.get_version(session, name, version)
-    return json_response({**version_json(found), "snapshot_id": session.snapshot_id})
+    return wire.VERSION.response(ModelVersionResponse.read(found, session.snapshot_id))
 
 
 @router.get(
@@ -122,7 +116,8 @@ def stage_history(
     access.require(MODEL, name)
     reader.get_version(session, name, version)
     transitions = reader.stage_history(session, name, version)
-    return json_response(stage_history_json(name, version, transitions, session.snapshot_id))
+    history = StageHistoryResponse(name, version, transitions, session.snapshot_id)
+    return wire.STAGE_HISTORY.response(history)
 
 
 @router.get(
@@ -138,7 +133,7 @@ def version_in_stage(
     found = reader.latest_versions(session, name, [stage])
     if not found:
         raise NotFoundError(f"Registered model {name!r} has no version in stage {stage}")
-    return json_response({**version_json(found[0]), "snapshot_id": session.snapshot_id})
+    return wire.VERSION.response(ModelVersionResponse.read(found[0], session.snapshot_id))
 
 
 @router.get(
@@ -152,7 +147,7 @@ def version_by_alias(
     """The version an alias points at."""
     access.require(MODEL, name)
     found = reader.version_by_alias(session, name, alias)
-    return json_response({**version_json(found), "snapshot_id": session.snapshot_id})
+    return wire.VERSION.response(ModelVersionResponse.read(found, session.snapshot_id))
 
 
 @router.get("/model-versions", response_model=ModelVersionsPage, summary="Search versions")
@@ -174,7 +169,7 @@ def search_versions(
         scope=access.models,
         caller=access.caller,
     )
-    return json_response(versions_page_json(page, session.snapshot_id))
+    return wire.VERSIONS_PAGE.response(ModelVersionsPage.read(page, session.snapshot_id))
 
 
 @router.get(
@@ -188,7 +183,7 @@ def version_by_request(
     """The version a ``registry.version_requested`` event created; 404 until numbered."""
     found = reader.version_by_request(session, request_id)
     access.require(MODEL, found.row.name)
-    return json_response({**version_json(found), "snapshot_id": session.snapshot_id})
+    return wire.VERSION.response(ModelVersionResponse.read(found, session.snapshot_id))
 
 
 @router.get("/registry/resolve", response_model=ResolvedModelResponse, summary="Resolve a URI")
@@ -198,7 +193,8 @@ def resolve(
     """Resolve ``models:/name/3``, ``models:/name/Production``, ``models:/name@alias``
     or ``models:/name/latest``."""
     access.require(MODEL, parse_model_uri(uri).name)
-    return json_response(resolved_json(reader.resolve(session, uri), session.snapshot_id))
+    resolved = reader.resolve(session, uri)
+    return wire.RESOLVED.response(ResolvedModelResponse.read(resolved, session.snapshot_id))
 
 
 __all__ = ["router"]

@@ -10,14 +10,7 @@ from starlette.responses import Response
 
 from runstream.query.http.access import Access, AccessDep
 from runstream.query.http.deps import SessionDep
-from runstream.query.http.schemas.common import json_response
-from runstream.query.http.schemas.runs import (
-    RunResponse,
-    RunsPage,
-    inputs_json,
-    run_json,
-    runs_page_json,
-)
+from runstream.query.http.schemas.runs import RUN, RUNS_PAGE, RunResponse, RunsPage
 from runstream.query.read import runs as reader
 from runstream.query.read.experiments import get_experiment_by_name
 from runstream.query.read.session import ReadSession
@@ -64,7 +57,7 @@ def _search(session: ReadSession, access: Access, body: RunSearchIn) -> Response
     search = access.restrict(search)
     cols = reader.Columns(body.columns.params, body.columns.metrics, body.columns.tags)
     page = reader.search_runs(session, search, body.page_token, cols)
-    return json_response(runs_page_json(page, session.snapshot_id))
+    return RUNS_PAGE.response(RunsPage.read(page, session.snapshot_id))
 
 
 @router.post("/search", response_model=RunsPage, summary="Search runs")
@@ -109,12 +102,10 @@ def search_runs_get(
 
 @router.get("/{run_id}", response_model=RunResponse, summary="Run detail")
 def get_run(session: SessionDep, access: AccessDep, run_id: str) -> Response:
-    """A run with its params, tags and the latest value and summary of each metric."""
+    """A run with its params, tags, the latest value and summary of each metric, its inputs."""
     access.require_runs(session, [run_id])
     run = reader.get_run(session, run_id)
-    return json_response(
-        {**run_json(run), "inputs": inputs_json(run), "snapshot_id": session.snapshot_id}
-    )
+    return RUN.response(RunResponse.read(run, session.snapshot_id))
 
 
 __all__ = ["router"]

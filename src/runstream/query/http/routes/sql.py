@@ -7,8 +7,7 @@ from starlette.responses import Response
 
 from runstream.query.http.access import AccessDep
 from runstream.query.http.deps import SettingsDep, StateDep, remember_session
-from runstream.query.http.schemas.common import json_response
-from runstream.query.http.schemas.sql import SqlRequest, SqlResponse, sql_json
+from runstream.query.http.schemas.sql import SQL_RESULT, SqlRequest, SqlResponse
 from runstream.query.read.sql import run_sql
 
 router = APIRouter(prefix="/api/v1", tags=["sql"])
@@ -33,7 +32,7 @@ def post_sql(
     with state.lake.session(timeout) as session:
         remember_session(request, session)
         result = run_sql(session, body.sql, max_rows=max_rows, timeout_s=timeout)
-        return json_response(sql_json(result, session.snapshot_id))
+        return SQL_RESULT.response(SqlResponse.read(result, session.snapshot_id))
 
 
 __all__ = ["router"]

@@ -1,7 +1,9 @@
-"""Response models of the native API (one module per resource) and their JSON builders.
+"""Responses of the native API: one declaration per response, one module per resource.
 
-Each module holds the pydantic models that document a resource in OpenAPI and
-the functions that turn domain objects into exactly that JSON. Routes send the
-built JSON directly (no second validation pass on hot paths); the test suite
-validates real responses against the models so the two cannot drift.
+Each response is a dataclass built on the domain records (:mod:`runstream.query.records`,
+the lake's rows, ``LatestMetric``); the route names it as ``response_model`` (OpenAPI)
+and sends it through its :class:`~runstream.query.http.schemas.wire.Wire`, which
+serializes the records with pydantic-core. ``common`` keeps the orjson response for
+JSON written by hand (MLflow's format, errors, health); ``columnar`` writes histories
+from Arrow columns.
 """

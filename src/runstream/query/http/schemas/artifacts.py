@@ -2,25 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Annotated, Self
 
-from pydantic import BaseModel
-
+from runstream.query.http.schemas.wire import Wire, WireShape, wire_shape
 from runstream.query.records import ArtifactEntry, Page
 
-
-class ArtifactOut(BaseModel):
-    """A file or a directory under a run's artifact root."""
-
-    path: str
-    is_dir: bool
-    size: int | None
-    sha256: str | None
-    media_type: str | None
-    logged_at: int | None
+ArtifactOut = Annotated[ArtifactEntry, wire_shape()]
+"""A file or a directory under a run's artifact root, as the reader lists it."""
 
 
-class ArtifactsPage(BaseModel):
+@dataclass(slots=True)
+class ArtifactsPage(WireShape):
     """A page of a run's artifacts."""
 
     root_uri: str
@@ -28,8 +21,14 @@ class ArtifactsPage(BaseModel):
     next_page_token: str | None
     snapshot_id: int
 
+    @classmethod
+    def read(cls, root: str, page: Page[ArtifactEntry], snapshot_id: int) -> Self:
+        """The response of ``page`` (under ``root``) read at ``snapshot_id``."""
+        return cls(root, page.items, page.next_page_token, snapshot_id)
 
-class PresignedUrl(BaseModel):
+
+@dataclass(slots=True)
+class PresignedUrl(WireShape):
     """A time-limited download URL that needs no credentials."""
 
     url: str
@@ -39,24 +38,7 @@ class PresignedUrl(BaseModel):
     snapshot_id: int
 
 
-def artifacts_page_json(root: str, page: Page[ArtifactEntry], snapshot_id: int) -> dict[str, Any]:
-    """JSON of :class:`ArtifactsPage`."""
-    return {
-        "root_uri": root,
-        "files": [
-            {
-                "path": e.path,
-                "is_dir": e.is_dir,
-                "size": e.size,
-                "sha256": e.sha256,
-                "media_type": e.media_type,
-                "logged_at": e.logged_at,
-            }
-            for e in page.items
-        ],
-        "next_page_token": page.next_page_token,
-        "snapshot_id": snapshot_id,
-    }
+ARTIFACTS_PAGE = Wire(ArtifactsPage)
+PRESIGNED_URL = Wire(PresignedUrl)
 
-
-__all__ = ["ArtifactOut", "ArtifactsPage", "PresignedUrl", "artifacts_page_json"]
+__all__ = ["ARTIFACTS_PAGE", "PRESIGNED_URL", "ArtifactOut", "ArtifactsPage", "PresignedUrl"]

@@ -1,4 +1,4 @@
-"""Pieces shared by the response models: metric values and the JSON response class."""
+"""JSON written by hand (MLflow's format, errors, health): orjson, floats pre-encoded."""
 
 from __future__ import annotations
 
@@ -9,11 +9,8 @@ from fastapi.responses import Response
 
 from runstream.events.floats import float_to_wire
 
-MetricValue = float | str
-"""A metric value in JSON: a number, or "NaN", "Infinity", "-Infinity" (JSON has none)."""
 
-
-def metric_json(value: float | None) -> MetricValue | None:
+def metric_json(value: float | None) -> float | str | None:
     """Encode a double for JSON the way events carry it (non-finite values as strings)."""
     if value is None:
         return None
@@ -35,4 +32,4 @@ def json_response(content: Any, status_code: int = 200) -> JsonResponse:
     return JsonResponse(content, status_code=status_code)
 
 
-__all__ = ["JsonResponse", "MetricValue", "json_response", "metric_json"]
+__all__ = ["JsonResponse", "json_response", "metric_json"]

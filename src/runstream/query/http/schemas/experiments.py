@@ -1,67 +1,60 @@
-"""Experiment responses."""
+"""Experiment responses: the ``experiments`` row with its tags."""
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Self
 
-from pydantic import BaseModel
-
+from runstream.core.rows import ExperimentRow
+from runstream.query.http.schemas.wire import Wire, WireShape, columns
 from runstream.query.records import Experiment, Page
 
 
-class ExperimentOut(BaseModel):
-    """An experiment."""
+@dataclass(slots=True)
+class ExperimentOut(ExperimentRow, WireShape):
+    """An experiment: every column of its row, and its tags."""
 
-    experiment_id: str
-    name: str
-    artifact_location: str | None
-    lifecycle_stage: str
-    creation_time: int | None
-    last_update_time: int | None
     tags: dict[str, str]
 
+    @classmethod
+    def of(cls, exp: Experiment) -> ExperimentOut:
+        """The response shape of ``exp``."""
+        return ExperimentOut(**columns(exp.row), tags=exp.tags)
 
+
+@dataclass(slots=True)
 class ExperimentResponse(ExperimentOut):
     """One experiment and the lake snapshot it was read from."""
 
     snapshot_id: int
 
+    @classmethod
+    def read(cls, exp: Experiment, snapshot_id: int) -> Self:
+        """The response of ``exp`` read at ``snapshot_id``."""
+        return cls(**columns(exp.row), tags=exp.tags, snapshot_id=snapshot_id)
 
-class ExperimentsPage(BaseModel):
+
+@dataclass(slots=True)
+class ExperimentsPage(WireShape):
     """A page of experiments."""
 
     experiments: list[ExperimentOut]
     next_page_token: str | None
     snapshot_id: int
 
-
-def experiment_json(exp: Experiment) -> dict[str, Any]:
-    """JSON of :class:`ExperimentOut`."""
-    row = exp.row
-    return {
-        "experiment_id": row.experiment_id,
-        "name": row.name,
-        "artifact_location": row.artifact_location,
-        "lifecycle_stage": row.lifecycle_stage,
-        "creation_time": row.creation_time,
-        "last_update_time": row.last_update_time,
-        "tags": exp.tags,
-    }
+    @classmethod
+    def read(cls, page: Page[Experiment], snapshot_id: int) -> Self:
+        """The response of ``page`` read at ``snapshot_id``."""
+        return cls([ExperimentOut.of(e) for e in page.items], page.next_page_token, snapshot_id)
 
 
-def experiments_page_json(page: Page[Experiment], snapshot_id: int) -> dict[str, Any]:
-    """JSON of :class:`ExperimentsPage`."""
-    return {
-        "experiments": [experiment_json(e) for e in page.items],
-        "next_page_token": page.next_page_token,
-        "snapshot_id": snapshot_id,
-    }
-
+EXPERIMENT = Wire(ExperimentResponse)
+EXPERIMENTS_PAGE = Wire(ExperimentsPage)
 
 __all__ = [
+    "EXPERIMENT",
+    "EXPERIMENTS_PAGE",
     "ExperimentOut",
     "ExperimentResponse",
     "ExperimentsPage",
-    "experiment_json",
-    "experiments_page_json",
 ]

@@ -2,35 +2,56 @@
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Self
 
-from pydantic import BaseModel
-
-from runstream.query.http.schemas.common import MetricValue, metric_json
-from runstream.query.http.schemas.runs import RunOut, run_json
+from runstream.query.http.schemas.runs import RunOut
+from runstream.query.http.schemas.wire import MetricFloat, Wire, WireShape
 from runstream.query.records import MetricSeries, RunComparison
 
 
-class SeriesOut(BaseModel):
+@dataclass(slots=True)
+class SeriesOut(WireShape):
     """One metric of one run: parallel arrays of steps, timestamps and values."""
 
     run_id: str
     key: str
     steps: list[int]
     timestamps: list[int]
-    values: list[MetricValue]
+    values: list[MetricFloat]
     total_points: int
     downsampled: bool
 
+    @classmethod
+    def of(cls, series: MetricSeries) -> Self:
+        """The columns of ``series``, whose points are rows."""
+        points = series.points
+        return cls(
+            series.run_id,
+            series.key,
+            [p.step for p in points],
+            [p.timestamp for p in points],
+            [p.value for p in points],
+            series.total_points,
+            series.downsampled,
+        )
 
-class HistoriesResponse(BaseModel):
+
+@dataclass(slots=True)
+class HistoriesResponse(WireShape):
     """Histories of several runs and keys."""
 
     series: list[SeriesOut]
     snapshot_id: int
 
+    @classmethod
+    def read(cls, series: list[MetricSeries], snapshot_id: int) -> Self:
+        """The response of ``series`` read at ``snapshot_id``."""
+        return cls([SeriesOut.of(s) for s in series], snapshot_id)
 
-class CompareResponse(BaseModel):
+
+@dataclass(slots=True)
+class CompareResponse(WireShape):
     """Runs side by side."""
 
     runs: list[RunOut]
@@ -40,42 +61,20 @@ class CompareResponse(BaseModel):
     histories: list[SeriesOut]
     snapshot_id: int
 
-
-def series_json(series: MetricSeries) -> dict[str, Any]:
-    """JSON of :class:`SeriesOut`."""
-    return {
-        "run_id": series.run_id,
-        "key": series.key,
-        "steps": [p.step for p in series.points],
-        "timestamps": [p.timestamp for p in series.points],
-        "values": [metric_json(p.value) for p in series.points],
-        "total_points": series.total_points,
-        "downsampled": series.downsampled,
-    }
-
-
-def histories_json(series: list[MetricSeries], snapshot_id: int) -> dict[str, Any]:
-    """JSON of :class:`HistoriesResponse`."""
-    return {"series": [series_json(s) for s in series], "snapshot_id": snapshot_id}
+    @classmethod
+    def read(cls, comparison: RunComparison, snapshot_id: int) -> Self:
+        """The response of ``comparison`` read at ``snapshot_id``."""
+        return cls(
+            [RunOut.of(r) for r in comparison.runs],
+            comparison.params_differ,
+            comparison.params_same,
+            comparison.metric_keys,
+            [SeriesOut.of(s) for s in comparison.histories],
+            snapshot_id,
+        )
 
 
-def compare_json(comparison: RunComparison, snapshot_id: int) -> dict[str, Any]:
-    """JSON of :class:`CompareResponse`."""
-    return {
-        "runs": [run_json(r) for r in comparison.runs],
-        "params_differ": comparison.params_differ,
-        "params_same": comparison.params_same,
-        "metric_keys": comparison.metric_keys,
-        "histories": [series_json(s) for s in comparison.histories],
-        "snapshot_id": snapshot_id,
-    }
+HISTORIES = Wire(HistoriesResponse)
+COMPARISON = Wire(CompareResponse)
 
-
-__all__ = [
-    "CompareResponse",
-    "HistoriesResponse",
-    "SeriesOut",
-    "compare_json",
-    "histories_json",
-    "series_json",
-]
+__all__ = ["COMPARISON", "HISTORIES", "CompareResponse", "HistoriesResponse", "SeriesOut"]

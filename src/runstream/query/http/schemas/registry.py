@@ -1,11 +1,12 @@
-"""Model registry responses."""
+"""Model registry responses: the registry's rows with their tags and aliases."""
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Annotated, Self
 
-from pydantic import BaseModel
-
+from runstream.core.rows import ModelRow, VersionRow
+from runstream.query.http.schemas.wire import Wire, WireShape, columns, wire_shape
 from runstream.query.records import (
     ModelVersion,
     Page,
@@ -14,75 +15,108 @@ from runstream.query.records import (
     StageTransition,
 )
 
+_DELETED = ("deleted",)  # deleted rows are never served, so the flag is not shown
 
-class ModelVersionOut(BaseModel):
-    """A model version."""
 
-    name: str
-    version: int
-    source: str | None
-    run_id: str | None
-    status: str
-    current_stage: str
-    description: str | None
-    creation_time: int | None
-    last_updated_time: int | None
+@dataclass(slots=True)
+class ModelVersionOut(VersionRow, WireShape):
+    """A model version: its row, its tags and the aliases pointing at it."""
+
+    wire_hidden = _DELETED
     tags: dict[str, str]
     aliases: list[str]
-    request_id: str | None
+
+    @classmethod
+    def of(cls, v: ModelVersion) -> ModelVersionOut:
+        """The response shape of ``v``."""
+        return ModelVersionOut(**columns(v.row), tags=v.tags, aliases=v.aliases)
 
 
+@dataclass(slots=True)
 class ModelVersionResponse(ModelVersionOut):
     """One model version and the lake snapshot it was read from."""
 
     snapshot_id: int
 
+    @classmethod
+    def read(cls, v: ModelVersion, snapshot_id: int) -> Self:
+        """The response of ``v`` read at ``snapshot_id``."""
+        return cls(**columns(v.row), tags=v.tags, aliases=v.aliases, snapshot_id=snapshot_id)
 
-class RegisteredModelOut(BaseModel):
+
+@dataclass(slots=True)
+class RegisteredModelOut(ModelRow, WireShape):
     """A registered model with its aliases and the latest version of each stage."""
 
-    name: str
-    description: str | None
-    creation_time: int | None
-    last_updated_time: int | None
+    wire_hidden = _DELETED
     tags: dict[str, str]
     aliases: dict[str, int]
     latest_versions: list[ModelVersionOut]
 
+    @classmethod
+    def of(cls, m: RegisteredModel) -> RegisteredModelOut:
+        """The response shape of ``m``."""
+        latest = [ModelVersionOut.of(v) for v in m.latest_versions]
+        return RegisteredModelOut(
+            **columns(m.row), tags=m.tags, aliases=m.aliases, latest_versions=latest
+        )
 
+
+@dataclass(slots=True)
 class RegisteredModelResponse(RegisteredModelOut):
     """One registered model and the lake snapshot it was read from."""
 
     snapshot_id: int
 
+    @classmethod
+    def read(cls, m: RegisteredModel, snapshot_id: int) -> Self:
+        """The response of ``m`` read at ``snapshot_id``."""
+        latest = [ModelVersionOut.of(v) for v in m.latest_versions]
+        return cls(
+            **columns(m.row),
+            tags=m.tags,
+            aliases=m.aliases,
+            latest_versions=latest,
+            snapshot_id=snapshot_id,
+        )
 
-class RegisteredModelsPage(BaseModel):
+
+@dataclass(slots=True)
+class RegisteredModelsPage(WireShape):
     """A page of registered models."""
 
     registered_models: list[RegisteredModelOut]
     next_page_token: str | None
     snapshot_id: int
 
+    @classmethod
+    def read(cls, page: Page[RegisteredModel], snapshot_id: int) -> Self:
+        """The response of ``page`` read at ``snapshot_id``."""
+        models = [RegisteredModelOut.of(m) for m in page.items]
+        return cls(models, page.next_page_token, snapshot_id)
 
-class ModelVersionsPage(BaseModel):
+
+@dataclass(slots=True)
+class ModelVersionsPage(WireShape):
     """A page of model versions."""
 
     model_versions: list[ModelVersionOut]
     next_page_token: str | None
     snapshot_id: int
 
-
-class StageTransitionOut(BaseModel):
-    """One stage change."""
-
-    from_stage: str | None
-    to_stage: str
-    reason: str | None
-    event_id: str | None
-    timestamp: int
+    @classmethod
+    def read(cls, page: Page[ModelVersion], snapshot_id: int) -> Self:
+        """The response of ``page`` read at ``snapshot_id``."""
+        versions = [ModelVersionOut.of(v) for v in page.items]
+        return cls(versions, page.next_page_token, snapshot_id)
 
 
-class StageHistoryResponse(BaseModel):
+StageTransitionOut = Annotated[StageTransition, wire_shape(hidden=("name", "version"))]
+"""One stage change (its model and version are the history's)."""
+
+
+@dataclass(slots=True)
+class StageHistoryResponse(WireShape):
     """The stage history of one version, oldest first."""
 
     name: str
@@ -91,102 +125,32 @@ class StageHistoryResponse(BaseModel):
     snapshot_id: int
 
 
-class ResolvedModelResponse(BaseModel):
+@dataclass(frozen=True)
+class ResolvedModelResponse(ResolvedModel, WireShape):
     """What a ``models:/`` URI points at."""
 
-    name: str
-    version: int
-    source: str | None
-    run_id: str | None
-    current_stage: str
     snapshot_id: int
 
-
-def version_json(v: ModelVersion) -> dict[str, Any]:
-    """JSON of :class:`ModelVersionOut`."""
-    r = v.row
-    return {
-        "name": r.name,
-        "version": r.version,
-        "source": r.source,
-        "run_id": r.run_id,
-        "status": r.status,
-        "current_stage": r.current_stage,
-        "description": r.description,
-        "creation_time": r.creation_time,
-        "last_updated_time": r.last_updated_time,
-        "tags": v.tags,
-        "aliases": v.aliases,
-        "request_id": r.request_id,
-    }
+    @classmethod
+    def read(cls, r: ResolvedModel, snapshot_id: int) -> Self:
+        """The response of ``r`` read at ``snapshot_id``."""
+        return cls(**columns(r), snapshot_id=snapshot_id)
 
 
-def model_json(m: RegisteredModel) -> dict[str, Any]:
-    """JSON of :class:`RegisteredModelOut`."""
-    r = m.row
-    return {
-        "name": r.name,
-        "description": r.description,
-        "creation_time": r.creation_time,
-        "last_updated_time": r.last_updated_time,
-        "tags": m.tags,
-        "aliases": m.aliases,
-        "latest_versions": [version_json(v) for v in m.latest_versions],
-    }
-
-
-def models_page_json(page: Page[RegisteredModel], snapshot_id: int) -> dict[str, Any]:
-    """JSON of :class:`RegisteredModelsPage`."""
-    return {
-        "registered_models": [model_json(m) for m in page.items],
-        "next_page_token": page.next_page_token,
-        "snapshot_id": snapshot_id,
-    }
-
-
-def versions_page_json(page: Page[ModelVersion], snapshot_id: int) -> dict[str, Any]:
-    """JSON of :class:`ModelVersionsPage`."""
-    return {
-        "model_versions": [version_json(v) for v in page.items],
-        "next_page_token": page.next_page_token,
-        "snapshot_id": snapshot_id,
-    }
-
-
-def stage_history_json(
-    name: str, version: int, transitions: list[StageTransition], snapshot_id: int
-) -> dict[str, Any]:
-    """JSON of :class:`StageHistoryResponse`."""
-    return {
-        "name": name,
-        "version": version,
-        "transitions": [
-            {
-                "from_stage": t.from_stage,
-                "to_stage": t.to_stage,
-                "reason": t.reason,
-                "event_id": t.event_id,
-                "timestamp": t.timestamp,
-            }
-            for t in transitions
-        ],
-        "snapshot_id": snapshot_id,
-    }
-
-
-def resolved_json(r: ResolvedModel, snapshot_id: int) -> dict[str, Any]:
-    """JSON of :class:`ResolvedModelResponse`."""
-    return {
-        "name": r.name,
-        "version": r.version,
-        "source": r.source,
-        "run_id": r.run_id,
-        "current_stage": r.current_stage,
-        "snapshot_id": snapshot_id,
-    }
-
+MODEL = Wire(RegisteredModelResponse)
+MODELS_PAGE = Wire(RegisteredModelsPage)
+VERSION = Wire(ModelVersionResponse)
+VERSIONS_PAGE = Wire(ModelVersionsPage)
+STAGE_HISTORY = Wire(StageHistoryResponse)
+RESOLVED = Wire(ResolvedModelResponse)
 
 __all__ = [
+    "MODEL",
+    "MODELS_PAGE",
+    "RESOLVED",
+    "STAGE_HISTORY",
+    "VERSION",
+    "VERSIONS_PAGE",
     "ModelVersionOut",
     "ModelVersionResponse",
     "ModelVersionsPage",
@@ -196,10 +160,4 @@ __all__ = [
     "ResolvedModelResponse",
     "StageHistoryResponse",
     "StageTransitionOut",
-    "model_json",
-    "models_page_json",
-    "resolved_json",
-    "stage_history_json",
-    "version_json",
-    "versions_page_json",
 ]

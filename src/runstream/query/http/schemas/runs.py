@@ -1,47 +1,29 @@
-"""Run responses: run detail and pages of runs."""
+"""Run responses: run detail and pages of runs, built on the ``runs`` row and ``LatestMetric``."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from pydantic import BaseModel, Field
+from dataclasses import dataclass
+from typing import Annotated, Self
 
 from runstream.core.metrics import LatestMetric
-from runstream.query.http.schemas.common import MetricValue, metric_json
-from runstream.query.records import Page, Run
+from runstream.core.rows import RunRow
+from runstream.query.http.schemas.wire import Wire, WireShape, wire_shape
+from runstream.query.records import DatasetInput, Page, Run
+
+LatestMetricOut = Annotated[
+    LatestMetric, wire_shape(names={"min_value": "min", "max_value": "max"})
+]
+"""The latest value of a metric (highest step, timestamp, value) and its summary."""
+
+DatasetInputOut = Annotated[DatasetInput, wire_shape()]
+"""A dataset the run used; ``source``, ``schema`` and ``profile`` are JSON text."""
+
+RunInfoOut = Annotated[RunRow, wire_shape()]
+"""The ``runs`` row of a run, every column."""
 
 
-class RunInfoOut(BaseModel):
-    """The ``runs`` row of a run."""
-
-    run_id: str
-    experiment_id: str
-    run_name: str | None
-    user_id: str | None
-    status: str
-    start_time: int | None
-    end_time: int | None
-    lifecycle_stage: str
-    source_name: str | None
-    source_type: str | None
-    git_commit: str | None
-    parent_run_id: str | None
-    artifact_uri: str | None
-    description: str | None
-
-
-class LatestMetricOut(BaseModel):
-    """The latest value of a metric (highest step, timestamp, value) and its summary."""
-
-    value: MetricValue
-    step: int
-    timestamp: int
-    min: MetricValue | None
-    max: MetricValue | None
-    count: int
-
-
-class RunDataOut(BaseModel):
+@dataclass(slots=True)
+class RunDataOut(WireShape):
     """Params, tags and latest metrics of a run, keyed by name."""
 
     params: dict[str, str]
@@ -49,106 +31,53 @@ class RunDataOut(BaseModel):
     metrics: dict[str, LatestMetricOut]
 
 
-class RunOut(BaseModel):
+@dataclass(slots=True)
+class RunOut(WireShape):
     """A run."""
 
     info: RunInfoOut
     data: RunDataOut
 
-
-class DatasetInputOut(BaseModel):
-    """A dataset the run used; ``source``, ``schema`` and ``profile`` are JSON text."""
-
-    name: str
-    digest: str
-    source_type: str
-    source: str
-    schema_: str | None = Field(alias="schema")
-    profile: str | None
-    tags: dict[str, str]
+    @classmethod
+    def of(cls, run: Run) -> RunOut:
+        """The response shape of ``run`` (no copy of its row, params, tags or metrics)."""
+        return RunOut(run.info, RunDataOut(run.params, run.tags, run.metrics))
 
 
+@dataclass(slots=True)
 class RunResponse(RunOut):
     """One run, the datasets it used and the lake snapshot it was read from."""
 
     inputs: list[DatasetInputOut]
     snapshot_id: int
 
+    @classmethod
+    def read(cls, run: Run, snapshot_id: int) -> Self:
+        """The response of ``run`` read at ``snapshot_id``."""
+        data = RunDataOut(run.params, run.tags, run.metrics)
+        return cls(run.info, data, list(run.inputs), snapshot_id)
 
-class RunsPage(BaseModel):
+
+@dataclass(slots=True)
+class RunsPage(WireShape):
     """A page of runs, in search order."""
 
     runs: list[RunOut]
     next_page_token: str | None
     snapshot_id: int
 
-
-def latest_json(metric: LatestMetric) -> dict[str, Any]:
-    """JSON of :class:`LatestMetricOut`."""
-    return {
-        "value": metric_json(metric.value),
-        "step": metric.step,
-        "timestamp": metric.timestamp,
-        "min": metric_json(metric.min_value),
-        "max": metric_json(metric.max_value),
-        "count": metric.count,
-    }
+    @classmethod
+    def read(cls, page: Page[Run], snapshot_id: int) -> Self:
+        """The response of ``page`` read at ``snapshot_id``."""
+        return cls([RunOut.of(r) for r in page.items], page.next_page_token, snapshot_id)
 
 
-def run_json(run: Run) -> dict[str, Any]:
-    """JSON of :class:`RunOut`."""
-    i = run.info
-    return {
-        "info": {
-            "run_id": i.run_id,
-            "experiment_id": i.experiment_id,
-            "run_name": i.run_name,
-            "user_id": i.user_id,
-            "status": i.status,
-            "start_time": i.start_time,
-            "end_time": i.end_time,
-            "lifecycle_stage": i.lifecycle_stage,
-            "source_name": i.source_name,
-            "source_type": i.source_type,
-            "git_commit": i.git_commit,
-            "parent_run_id": i.parent_run_id,
-            "artifact_uri": i.artifact_uri,
-            "description": i.description,
-        },
-        "data": {
-            "params": run.params,
-            "tags": run.tags,
-            "metrics": {k: latest_json(m) for k, m in run.metrics.items()},
-        },
-    }
-
-
-def inputs_json(run: Run) -> list[dict[str, Any]]:
-    """JSON of the ``inputs`` of :class:`RunResponse`."""
-    return [
-        {
-            "name": d.name,
-            "digest": d.digest,
-            "source_type": d.source_type,
-            "source": d.source,
-            "schema": d.schema,
-            "profile": d.profile,
-            "tags": d.tags,
-        }
-        for d in run.inputs
-    ]
-
-
-def runs_page_json(page: Page[Run], snapshot_id: int) -> dict[str, Any]:
-    """JSON of :class:`RunsPage`."""
-    return {
-        "runs": [run_json(r) for r in page.items],
-        "next_page_token": page.next_page_token,
-        "snapshot_id": snapshot_id,
-    }
-
+RUN = Wire(RunResponse)
+RUNS_PAGE = Wire(RunsPage)
 
 __all__ = [
+    "RUN",
+    "RUNS_PAGE",
     "DatasetInputOut",
     "LatestMetricOut",
     "RunDataOut",
@@ -156,8 +85,4 @@ __all__ = [
     "RunOut",
     "RunResponse",
     "RunsPage",
-    "inputs_json",
-    "latest_json",
-    "run_json",
-    "runs_page_json",
 ]

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Self
 
 from pydantic import BaseModel, Field
 
+from runstream.query.http.schemas.wire import Wire, WireShape
 from runstream.query.read.sql_guard import MAX_SQL_LENGTH
 from runstream.query.records import SqlResult
 
@@ -22,7 +24,8 @@ class SqlRequest(BaseModel):
     )
 
 
-class SqlResponse(BaseModel):
+@dataclass(slots=True)
+class SqlResponse(WireShape):
     """Rows of the statement; ``truncated`` when the row limit cut them."""
 
     columns: list[str]
@@ -32,17 +35,19 @@ class SqlResponse(BaseModel):
     elapsed_ms: float
     snapshot_id: int
 
+    @classmethod
+    def read(cls, result: SqlResult, snapshot_id: int) -> Self:
+        """The response of ``result`` read at ``snapshot_id``."""
+        return cls(
+            result.columns,
+            result.rows,
+            len(result.rows),
+            result.truncated,
+            result.elapsed_ms,
+            snapshot_id,
+        )
 
-def sql_json(result: SqlResult, snapshot_id: int) -> dict[str, Any]:
-    """JSON of :class:`SqlResponse`."""
-    return {
-        "columns": result.columns,
-        "rows": result.rows,
-        "row_count": len(result.rows),
-        "truncated": result.truncated,
-        "elapsed_ms": result.elapsed_ms,
-        "snapshot_id": snapshot_id,
-    }
 
+SQL_RESULT = Wire(SqlResponse)
 
-__all__ = ["SqlRequest", "SqlResponse", "sql_json"]
+__all__ = ["SQL_RESULT", "SqlRequest", "SqlResponse"]
