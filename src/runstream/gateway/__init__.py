@@ -10,8 +10,11 @@ the composition root (``runstream.server``) mounts beside the query service.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from fastapi import APIRouter
 
+from runstream.auth.directory import Grant
 from runstream.gateway import routes
 from runstream.gateway.artifacts import ArtifactProxy
 from runstream.gateway.context import GatewayContext
@@ -44,6 +47,10 @@ class MlflowGateway:
             *routes.routers(self.context),
             *routes.artifact_routers(self.proxy),
         ]
+
+    def expect_grants(self, expect: Callable[[Grant], None]) -> None:
+        """Announce creator grants to the server's directory cache (auth on)."""
+        self.context.expect_grant = expect
 
     async def start(self) -> None:
         """Connect the producer (a down broker is retried on the first write)."""

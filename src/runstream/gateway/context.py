@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from runstream.auth.directory import Grant
 from runstream.core.artifact_uris import to_proxy_uri
 from runstream.core.identity import DEFAULT_EXPERIMENT_ID
 from runstream.core.positions import Position
@@ -48,6 +50,8 @@ class GatewayContext:
         runs: runs this gateway created or looked up.
         experiments: experiments this gateway created or looked up, by id.
         model_experiments: the experiment of each logged model it created or looked up.
+        expect_grant: announces a creator grant it published to the server's
+            directory, so it counts at once (``runstream.gateway.guard``, rule 1).
     """
 
     publisher: Publisher
@@ -56,6 +60,7 @@ class GatewayContext:
     runs: KnownRuns = field(default_factory=KnownRuns)
     experiments: dict[str, KnownExperiment] = field(default_factory=dict)
     model_experiments: KnownModelExperiments = field(default_factory=KnownModelExperiments)
+    expect_grant: Callable[[Grant], None] | None = None
 
     async def publish(self, events: list[Envelope[Any]]) -> list[Position]:
         """Publish and wait for the broker's acknowledgement (BrokerError: 503)."""

@@ -14,11 +14,14 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
+from runstream.auth.caller import caller_of
+from runstream.events import Permission
 from runstream.gateway import experiments, logged_models, registry, runs
-from runstream.gateway.artifacts import ArtifactProxy
+from runstream.gateway.artifacts import ArtifactProxy, checked_path
 from runstream.gateway.body import Body, read_body
 from runstream.gateway.context import GatewayContext
 from runstream.gateway.errors import error_response, mlflow_json
+from runstream.gateway.guard import authorize, authorize_artifact, grant_creator
 
 Handler = Callable[[GatewayContext, Body], Awaitable[dict[str, Any]]]
 
@@ -76,13 +79,19 @@ def _operation(path: str) -> str:
     return path
 
 
-def endpoint(ctx: GatewayContext, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
-    """The route function of one handler."""
+def endpoint(
+    ctx: GatewayContext, handler: Handler, method: str = "POST", path: str = ""
+) -> Callable[[Request], Awaitable[Response]]:
+    """The route function of one handler: authorize (``gateway.guard``), run, answer."""
 
     async def answer(request: Request) -> Response:
         try:
             body = await read_body(request)
-            return mlflow_json(await handler(ctx, body))
+            caller = caller_of(request.scope.get("state", {}))
+            await authorize(ctx, caller, method, path, body)
+            result = await handler(ctx, body)
+            await grant_creator(ctx, caller, path, result)
+            return mlflow_json(result)
         except Exception as exc:  # every error is answered in MLflow's envelope
             return error_response(exc, f"{request.method} {request.url.path}")
 
@@ -95,10 +104,14 @@ ARTIFACT_PREFIXES = ("/api/2.0/mlflow-artifacts", "/ajax-api/2.0/mlflow-artifact
 
 
 def _guarded(
-    answer: Callable[..., Awaitable[Response]],
+    proxy: ArtifactProxy, answer: Callable[..., Awaitable[Response]], need: Permission
 ) -> Callable[..., Awaitable[Response]]:
     async def guarded(request: Request, path: str = "") -> Response:
         try:
+            # A listing names its folder in ``?path=``; every other route in the URL.
+            key = path or request.query_params.get("path") or ""
+            caller = caller_of(request.scope.get("state", {}))
+            await authorize_artifact(proxy.ctx, caller, checked_path(key, allow_root=True), need)
             return await answer(request, path)
         except Exception as exc:  # every error is answered in MLflow's envelope
             return error_response(exc, f"{request.method} {request.url.path}")
@@ -144,7 +157,7 @@ def artifact_routers(proxy: ArtifactProxy) -> list[APIRouter]:
             name = getattr(answer, "__name__", "artifacts")
             router.add_api_route(
                 path,
-                _guarded(answer),
+                _guarded(proxy, answer, Permission.READ if method == "GET" else Permission.EDIT),
                 methods=[method],
                 summary=f"MLflow artifacts {method} {path}",
                 operation_id=f"gateway_artifacts_{name}_{method}_{prefix.count('ajax')}",
@@ -164,7 +177,7 @@ def routers(
         for method, path, handler in table:
             router.add_api_route(
                 f"/{path}",
-                endpoint(ctx, handler),
+                endpoint(ctx, handler, method, path),
                 methods=[method],
                 summary=f"MLflow {path}",
                 operation_id=f"gateway_{_operation(path)}_{method}",

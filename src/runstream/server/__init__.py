@@ -17,6 +17,7 @@ from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from runstream.config import Settings
+from runstream.errors import ConfigError
 from runstream.gateway import MlflowGateway
 from runstream.gateway.publisher import Publisher
 from runstream.kafka.event_sink import KafkaEventSink
@@ -88,10 +89,14 @@ def build_app(settings: Settings, role: Role = "all") -> FastAPI:
     Args:
         settings: this process's settings.
         role: ``read`` (queries only; MLflow writes answer 501), ``write`` (the MLflow
-            write gateway only) or ``all`` (both on one address, as MLflow's server).
+            write gateway only; refused with auth on) or ``all`` (both on one address,
+            as MLflow's server).
 
     Returns:
         The FastAPI app.
+
+    Raises:
+        ConfigError: ``write`` with auth on.
     """
     broker = KafkaEndOffsets(settings.bootstrap)
     lake = LakeAccess(settings, index_searches=role != "write")
@@ -99,6 +104,12 @@ def build_app(settings: Settings, role: Role = "all") -> FastAPI:
     sink = KafkaEventSink(settings.bootstrap, settings.topic_events, settings.topic_registry)
     if role == "read":
         return create_app(settings, lake=lake, end_offsets=broker, live=live, auth_sink=sink)
+    if role == "write" and settings.auth:
+        # The write-only app has no authentication of its own: refuse, never open.
+        raise ConfigError(
+            "`runstream serve --role write` does not authenticate callers; with "
+            "RUNSTREAM_AUTH=1 serve writes with --role all (reads and writes on one address)"
+        )
     gateway, end_offsets = build_gateway(settings, lake, broker)
     if role == "write":
         return _write_only_app(lake, gateway, end_offsets)

@@ -19,22 +19,17 @@ from fastapi import Depends, Request
 
 from runstream.auth import (
     EVERYTHING,
-    LOCAL_USER,
-    AuthDirectory,
     Authenticator,
-    Principal,
     ReadScope,
     at_least,
 )
+from runstream.auth.caller import DIRECTORY_KEY, PRINCIPAL_KEY, Caller, caller_of
 from runstream.auth.changes import AuthEventSink
 from runstream.errors import PermissionDeniedError
 from runstream.events import Permission, ResourceType
 from runstream.query.read.auth_cache import DirectoryCache
 from runstream.query.read.session import ReadSession
 from runstream.query.search.planner import RunSearch
-
-PRINCIPAL_KEY = "runstream_principal"
-DIRECTORY_KEY = "runstream_directory"
 
 _EXPERIMENTS_OF = (
     "SELECT DISTINCT experiment_id FROM runs WHERE run_id IN (SELECT unnest(?::VARCHAR[]))"
@@ -57,11 +52,8 @@ class AuthEdge:
 
 
 @dataclass(frozen=True)
-class Access:
+class Access(Caller):
     """The caller and the directory of this request (None: auth is off, all allowed)."""
-
-    principal: Principal
-    directory: AuthDirectory | None = None
 
     @property
     def caller(self) -> str:
@@ -81,27 +73,6 @@ class Access:
         if self.directory is None:
             return EVERYTHING
         return self.directory.readable(self.principal, ResourceType.REGISTERED_MODEL)
-
-    def permission(self, resource_type: ResourceType, resource_id: str) -> Permission:
-        """The caller's permission on one resource."""
-        if self.directory is None:
-            return Permission.MANAGE
-        return self.directory.permission(self.principal, resource_type, resource_id)
-
-    def require(
-        self, resource_type: ResourceType, resource_id: str, need: Permission = Permission.READ
-    ) -> None:
-        """Raise unless the caller has ``need`` on the resource.
-
-        Raises:
-            PermissionDeniedError: 403, naming the permission needed.
-        """
-        if not at_least(self.permission(resource_type, resource_id), need):
-            kind = "experiment" if resource_type is ResourceType.EXPERIMENT else "registered model"
-            raise PermissionDeniedError(
-                f"Permission denied: {self.principal.username} needs {need} on {kind} "
-                f"{resource_id!r}"
-            )
 
     def require_admin(self, what: str, need: Permission = Permission.READ) -> None:
         """Raise unless the caller is an admin whose credential allows ``need`` (or auth is off).
@@ -141,10 +112,8 @@ class Access:
 
 def get_access(request: Request) -> Access:
     """The request's :class:`Access` (set up by the middleware)."""
-    state = request.scope.get("state", {})
-    principal: Principal = state.get(PRINCIPAL_KEY, LOCAL_USER)
-    directory: AuthDirectory | None = state.get(DIRECTORY_KEY)
-    return Access(principal, directory)
+    caller = caller_of(request.scope.get("state", {}))
+    return Access(caller.principal, caller.directory)
 
 
 AccessDep = Annotated[Access, Depends(get_access)]

@@ -16,7 +16,7 @@ address serves reads and writes as MLflow's server does.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from importlib.metadata import PackageNotFoundError, version
 from typing import Protocol
@@ -30,6 +30,7 @@ from starlette.responses import Response
 
 from runstream.auth import AuthConfig, Authenticator
 from runstream.auth.changes import AuthEventSink
+from runstream.auth.directory import Grant
 from runstream.auth.oidc import OidcConfig
 from runstream.config import Settings
 from runstream.errors import RunstreamError
@@ -71,6 +72,10 @@ class WriteApi(Protocol):
 
     async def stop(self) -> None:
         """Close it."""
+        ...
+
+    def expect_grants(self, expect: Callable[[Grant], None]) -> None:
+        """Where to announce a grant it published that must count at once (auth on)."""
         ...
 
 
@@ -219,6 +224,8 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.runstream = state
+    if write_api is not None and state.auth is not None:
+        write_api.expect_grants(state.auth.directories.expect)
     _install_error_handlers(app)
     writes = write_api.routers() if write_api is not None else []
     for router in (*writes, *native_routers(), *mlflow_routers()):

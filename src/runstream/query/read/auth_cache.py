@@ -12,22 +12,29 @@ copy is kept:
    a row to, and the four tables only when that changed;
 3. so a grant, a revocation or a new user takes effect within ``max_age_s`` plus
    one reload of reaching the lake; the auth API reloads synchronously
-   (:meth:`DirectoryCache.reload`) after each change it publishes.
+   (:meth:`DirectoryCache.reload`) after each change it publishes;
+4. a grant this process published and must honour at once (the write gateway's
+   MANAGE for the creator of an experiment or model) is *expected*
+   (:meth:`DirectoryCache.expect`): every copy handed out includes it until a
+   loaded directory holds it, or for ``PENDING_TTL_S`` at most.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
 
-from runstream.auth.directory import AuthDirectory
+from runstream.auth.directory import AuthDirectory, Grant
 from runstream.auth.store import directory_version, load_directory
 from runstream.errors import RunstreamError
 from runstream.events import Permission
 from runstream.query.read.session import LakeAccess
 
 log = logging.getLogger("runstream.query.auth")
+
+PENDING_TTL_S = 60.0
 
 
 class DirectoryCache:
@@ -43,13 +50,37 @@ class DirectoryCache:
         self._lock = threading.Lock()  # one reload at a time
         self._flag = threading.Lock()  # guards _refreshing only: never held during I/O
         self._refreshing = False
+        self._pending: dict[Grant, float] = {}
+        self._overlaid: tuple[AuthDirectory, frozenset[Grant], AuthDirectory] | None = None
+
+    def expect(self, grant: Grant) -> None:
+        """Rule 4: hand out ``grant`` with every copy until the lake's directory has it."""
+        self._pending = {**self._pending, grant: time.monotonic() + PENDING_TTL_S}
+
+    def _with_pending(self, current: AuthDirectory) -> AuthDirectory:
+        if not self._pending:
+            return current
+        now, held = time.monotonic(), set(current.grants)
+        pending = {g: t for g, t in self._pending.items() if t > now and g not in held}
+        self._pending = pending
+        if not pending:
+            return current
+        wanted = frozenset(pending)
+        cached = self._overlaid
+        if cached is not None and cached[0] is current and cached[1] == wanted:
+            return cached[2]
+        overlaid = dataclasses.replace(current, grants=(*current.grants, *pending))
+        self._overlaid = (current, wanted, overlaid)
+        return overlaid
 
     def peek(self) -> AuthDirectory | None:
         """The copy, at once (a stale one starts a background reload); None before the first."""
         current = self._current
-        if current is not None and time.monotonic() - self._loaded_at >= self.max_age_s:
+        if current is None:
+            return None
+        if time.monotonic() - self._loaded_at >= self.max_age_s:
             self._refresh_in_background()
-        return current
+        return self._with_pending(current)
 
     def get(self) -> AuthDirectory:
         """The copy, loading the first one (blocking: call from a worker thread).
@@ -57,7 +88,7 @@ class DirectoryCache:
         Raises:
             LakeError: the lake cannot be read and there is no copy yet.
         """
-        return self.peek() or self.reload()
+        return self.peek() or self._with_pending(self.reload())
 
     def reload(self, *, if_changed: bool = False) -> AuthDirectory:
         """Read the directory now (blocking) and keep it.
