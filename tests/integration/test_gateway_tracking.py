@@ -141,8 +141,11 @@ def test_client_api_batch_limits_and_mlflow_errors(url: str) -> None:
     client.restore_run(run_id)
     client.rename_experiment(exp, "gateway-client-2")
     client.set_experiment_tag(exp, "stage", "dev")
+    client.set_experiment_tag(exp, "scratch", "x")
+    client.delete_experiment_tag(exp, "scratch")
     renamed = client.get_experiment(exp)
     assert renamed.name == "gateway-client-2" and renamed.tags["stage"] == "dev"
+    assert "scratch" not in renamed.tags
     client.delete_experiment(exp)
     assert client.get_experiment(exp).lifecycle_stage == "deleted"
     client.restore_experiment(exp)

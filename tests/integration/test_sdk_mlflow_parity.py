@@ -4,7 +4,8 @@ The script (``SCRIPT`` below) logs a few runs and then calls the read API a user
 reaches for after training: ``search_runs`` (DataFrame and list), ``search_experiments``,
 ``get_experiment``, ``get_metric_history``, ``get_parent_run``, ``list_artifacts``,
 ``download_artifacts``, ``log_table`` / ``load_table``, ``log_image``,
-``set_experiment_tags``, ``delete_run`` / ``restore_run``. It prints what it saw as
+``set_experiment_tags``, ``log_input`` with ``mlflow.data``, ``delete_run`` /
+``restore_run``. It prints what it saw as
 JSON; both outputs must be equal, DataFrame column names and dtypes included.
 MLflow's server runs from its own venv (``benchmarks.peers``), installed on first use.
 """
@@ -65,6 +66,11 @@ for i, lr in enumerate([0.1, 0.01, 0.001]):
         mlflow.log_table({"x": [1, 2], "y": ["a", "b"]}, "tables/t.json")
         mlflow.log_image(np.zeros((4, 6, 3), dtype=np.uint8), "images/static.png")
         if i == 0:
+            import pandas as pd
+            frame = pd.DataFrame({"x": [1.0, 2.0, 3.0], "y": [0, 1, 0]})
+            train = mlflow.data.from_pandas(frame, source="/data/train.csv", targets="y",
+                                            name="train")
+            mlflow.log_input(train, context="training", tags={"fold": "1"})
             with mlflow.start_run(run_name="child", nested=True) as child:
                 mlflow.log_metric("acc", 0.1)
             ids["child"] = child.info.run_id
@@ -115,6 +121,11 @@ out["no_parent"] = mlflow.get_parent_run(ids["run-0"]) is None
 
 run0 = client.get_run(ids["run-0"])
 out["run_shape"] = [sorted(run0.data.params.items()), sorted(run0.data.metrics), run0.info.status]
+out["inputs"] = [
+    [d.dataset.name, d.dataset.digest, d.dataset.source_type, d.dataset.source,
+     d.dataset.schema, d.dataset.profile, sorted((t.key, t.value) for t in d.tags)]
+    for d in run0.inputs.dataset_inputs
+]
 top = sorted((f.path, f.is_dir) for f in client.list_artifacts(ids["run-0"]))
 out["artifacts_top"] = top
 notes = client.list_artifacts(ids["run-0"], "notes")
@@ -163,4 +174,5 @@ def test_the_read_api_answers_as_mlflow_does(running_apps: Settings, tmp_path: P
         theirs = _run([str(peer.python), str(script), "mlflow"], env, tmp_path)
     finally:
         peer.stop()
+    assert ours["inputs"] and ours["inputs"][0][0] == "train"  # a dataset was read back
     assert ours == theirs

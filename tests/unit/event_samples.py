@@ -66,6 +66,7 @@ _BODIES: Final[dict[EventType, dict[str, Any]]] = {
     },
     EventType.EXPERIMENT_RENAMED: {"name": "churn/v2"},
     EventType.EXPERIMENT_TAG_SET: {"key": "owner", "value": "ana"},
+    EventType.EXPERIMENT_TAG_DELETED: {"key": "owner"},
     EventType.EXPERIMENT_DELETED: {},
     EventType.EXPERIMENT_RESTORED: {},
     EventType.RUN_STARTED: {

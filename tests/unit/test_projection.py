@@ -145,6 +145,28 @@ def test_experiments_have_unique_names_and_default_cannot_be_deleted() -> None:
     )
 
 
+def test_an_experiment_tag_can_be_deleted_and_set_again() -> None:
+    lake = MemoryLake()
+    created = {"name": "tagged", "artifact_location": None, "tags": {"a": "1", "b": "2"}}
+    lake.feed(
+        deliver(
+            ev(EventType.EXPERIMENT_CREATED, created, experiment_id="9"),
+            ev(EventType.EXPERIMENT_TAG_DELETED, {"key": "a"}, experiment_id="9"),
+            ev(EventType.EXPERIMENT_TAG_DELETED, {"key": "never-set"}, experiment_id="9"),
+        )
+    )
+    assert lake.row("experiment_tags", "9", "a") is None
+    assert lake.row("experiment_tags", "9", "b") == ("9", "b", "2")
+    result = lake.feed(
+        deliver(
+            ev(EventType.EXPERIMENT_TAG_SET, {"key": "a", "value": "3"}, experiment_id="9"),
+            ev(EventType.EXPERIMENT_TAG_DELETED, {"key": "a"}, experiment_id="404"),
+        )
+    )
+    assert lake.row("experiment_tags", "9", "a") == ("9", "a", "3")
+    assert [r.reason for r in result.rejections] == ["unknown_experiment"]
+
+
 def test_a_run_takes_its_artifact_uri_from_its_experiment() -> None:
     lake = MemoryLake()
     rid, rid2 = new_run_id(), new_run_id()

@@ -29,6 +29,7 @@ from runstream.events.bodies import (
     ExperimentDeletedBody,
     ExperimentRenamedBody,
     ExperimentRestoredBody,
+    ExperimentTagDeletedBody,
     ExperimentTagSetBody,
     ModelLoggedBody,
     RunDeletedBody,
@@ -111,6 +112,12 @@ def experiment_tag_set(w: Working, env: Envelope[ExperimentTagSetBody]) -> None:
     exp = _live_experiment(w, env)
     key, value = env.body.key, env.body.value
     w.set_kv("experiment_tags", (exp.experiment_id, key), (exp.experiment_id, key, value))
+
+
+def experiment_tag_deleted(w: Working, env: Envelope[ExperimentTagDeletedBody]) -> None:
+    """``experiment.tag_deleted``: removes the tag (a missing tag is not an error)."""
+    exp = _live_experiment(w, env)
+    w.set_kv("experiment_tags", (exp.experiment_id, env.body.key), None)
 
 
 def _experiment_lifecycle(new: Lifecycle) -> Handler:
@@ -301,6 +308,7 @@ HANDLERS: dict[EventType, Handler] = {
     EventType.EXPERIMENT_CREATED: experiment_created,
     EventType.EXPERIMENT_RENAMED: experiment_renamed,
     EventType.EXPERIMENT_TAG_SET: experiment_tag_set,
+    EventType.EXPERIMENT_TAG_DELETED: experiment_tag_deleted,
     EventType.EXPERIMENT_DELETED: _experiment_lifecycle(Lifecycle.DELETED),
     EventType.EXPERIMENT_RESTORED: _experiment_lifecycle(Lifecycle.ACTIVE),
     EventType.RUN_STARTED: run_started,

@@ -68,6 +68,7 @@ __all__ = [
     "ExperimentDeletedBody",
     "ExperimentRenamedBody",
     "ExperimentRestoredBody",
+    "ExperimentTagDeletedBody",
     "ExperimentTagSetBody",
     "ModelLoggedBody",
     "ModelStage",
@@ -181,6 +182,13 @@ class ExperimentTagSetBody(EventBody):
     event_type: ClassVar[EventType] = EventType.EXPERIMENT_TAG_SET
     key: TagKey
     value: ExperimentTagValue
+
+
+class ExperimentTagDeletedBody(EventBody):
+    """``experiment.tag_deleted``: removes one experiment tag."""
+
+    event_type: ClassVar[EventType] = EventType.EXPERIMENT_TAG_DELETED
+    key: TagKey
 
 
 class ExperimentDeletedBody(EventBody):

@@ -17,6 +17,7 @@ class EventType(StrEnum):
     EXPERIMENT_CREATED = "experiment.created"
     EXPERIMENT_RENAMED = "experiment.renamed"
     EXPERIMENT_TAG_SET = "experiment.tag_set"
+    EXPERIMENT_TAG_DELETED = "experiment.tag_deleted"
     EXPERIMENT_DELETED = "experiment.deleted"
     EXPERIMENT_RESTORED = "experiment.restored"
     RUN_STARTED = "run.started"

@@ -110,9 +110,21 @@ async def set_experiment_tag(ctx: GatewayContext, body: Body) -> dict[str, Any]:
     return {}
 
 
+async def delete_experiment_tag(ctx: GatewayContext, body: Body) -> dict[str, Any]:
+    """``experiments/delete-experiment-tag`` (a missing tag is not an error)."""
+    known = await ctx.experiment(body.required("experiment_id"))
+    key = check_key("tag", body.required("key"))
+    await ctx.publish(
+        [make_event(EventType.EXPERIMENT_TAG_DELETED, {"key": key},
+                    experiment_id=known.experiment_id)]
+    )
+    return {}
+
+
 __all__ = [
     "create_experiment",
     "delete_experiment",
+    "delete_experiment_tag",
     "restore_experiment",
     "set_experiment_tag",
     "update_experiment",

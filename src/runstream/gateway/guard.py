@@ -108,6 +108,7 @@ RULES: Final[dict[str, Rule]] = {
     "experiments/delete": _experiment(MANAGE),
     "experiments/restore": _experiment(MANAGE),
     "experiments/set-experiment-tag": _experiment(EDIT),
+    "experiments/delete-experiment-tag": _experiment(EDIT),
     "runs/create": _experiment(EDIT, default="0"),
     "runs/update": _run(EDIT),
     "runs/delete": _run(MANAGE),

@@ -99,8 +99,10 @@ async def existing(
     """The logged model, read behind the wait (rule 4).
 
     Raises:
+        ValidationError: a malformed id (400, before any read).
         NotFoundError: no such model, or a deleted one without ``allow_deleted``.
     """
+    check_model_id(model_id)
     found = await ctx.lookup.logged_model(
         model_id, experiment_id=ctx.model_experiments.get(model_id), allow_deleted=allow_deleted
     )

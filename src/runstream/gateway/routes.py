@@ -33,6 +33,7 @@ WRITES: tuple[tuple[str, str, Handler], ...] = (
     ("POST", "experiments/delete", experiments.delete_experiment),
     ("POST", "experiments/restore", experiments.restore_experiment),
     ("POST", "experiments/set-experiment-tag", experiments.set_experiment_tag),
+    ("POST", "experiments/delete-experiment-tag", experiments.delete_experiment_tag),
     ("POST", "runs/create", runs.create_run),
     ("POST", "runs/update", runs.update_run),
     ("POST", "runs/delete", runs.delete_run),

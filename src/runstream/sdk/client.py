@@ -134,6 +134,7 @@ class RunstreamClient:
     get_experiment_by_name = forward("experiments", ExperimentClient.get_experiment_by_name)
     resolve_experiment = forward("experiments", ExperimentClient.resolve_experiment)
     set_experiment_tag = forward("experiments", ExperimentClient.set_experiment_tag)
+    delete_experiment_tag = forward("experiments", ExperimentClient.delete_experiment_tag)
     rename_experiment = forward("experiments", ExperimentClient.rename_experiment)
     delete_experiment = forward("experiments", ExperimentClient.delete_experiment)
     restore_experiment = forward("experiments", ExperimentClient.restore_experiment)

@@ -119,6 +119,11 @@ class ExperimentClient:
         }
         self._publish_experiment(EventType.EXPERIMENT_TAG_SET, experiment_id, body)
 
+    def delete_experiment_tag(self, experiment_id: str, key: str) -> None:
+        """Removes a tag from an experiment (a missing tag is not an error)."""
+        body = {"key": check_key("tag", key)}
+        self._publish_experiment(EventType.EXPERIMENT_TAG_DELETED, experiment_id, body)
+
     def rename_experiment(self, experiment_id: str, new_name: str) -> None:
         """Renames an experiment."""
         body = {"name": check_name("experiment", new_name)}

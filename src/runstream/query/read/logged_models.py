@@ -2,11 +2,12 @@
 
 Searches take MLflow's flat filter (``name = 'model' AND source_run_id = '...'``,
 ``status``, ``model_type``, ``model_id``, the two timestamps, ``tags.<key>``; an
-``attributes.`` prefix is accepted as MLflow's is), MLflow's order (newest first,
-then by id, so pages are stable) and offset page tokens. Deleted models are never
-found by a search; :func:`get_logged_model` finds them only with ``allow_deleted``.
-Filters on ``params.`` and ``metrics.`` are refused with a clear error: the lake
-keeps no per-model metrics.
+``attributes.`` prefix is accepted as MLflow's is) and MLflow's order: the fields
+asked for, then newest first, then by id ascending, so pages are stable; page tokens
+hold an offset. Deleted models are never found by a search; :func:`get_logged_model`
+finds them only with ``allow_deleted``. Filters on ``params.`` and ``metrics.`` are
+refused with a clear error: the lake keeps no per-model metrics, and params filters
+are not supported yet.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ FIELDS = {
     "creation_timestamp": FieldSpec("m.creation_time", numeric=True, ops=NUMBER_OPS),
     "creation_time": FieldSpec("m.creation_time", numeric=True, ops=NUMBER_OPS),
     "last_updated_timestamp": FieldSpec("m.last_updated_time", numeric=True, ops=NUMBER_OPS),
+    "last_updated_time": FieldSpec("m.last_updated_time", numeric=True, ops=NUMBER_OPS),
 }
 ORDER = {
     "name": "m.name",
@@ -54,7 +56,10 @@ ORDER = {
     "creation_timestamp": "m.creation_time",
     "creation_time": "m.creation_time",
     "last_updated_timestamp": "m.last_updated_time",
+    "last_updated_time": "m.last_updated_time",
     "status": "m.status",
+    "model_type": "m.model_type",
+    "source_run_id": "m.source_run_id",
 }
 
 
@@ -115,9 +120,11 @@ def search_logged_models(
     """
     conditions = parse_simple_filter(_filter(filter_string), FIELDS)
     clauses = [f"{o.field_name} {'ASC' if o.ascending else 'DESC'}" for o in order_by]
-    order = parse_simple_order_by(clauses, ORDER, ("creation_timestamp DESC",))
-    if not any(col == "m.model_id" for col, _ in order):
-        order.append(("m.model_id", False))
+    order = parse_simple_order_by(clauses, ORDER, ())
+    # MLflow's tie-breakers: newest first, then by id.
+    for col, ascending in (("m.creation_time", False), ("m.model_id", True)):
+        if not any(c == col for c, _ in order):
+            order.append((col, ascending))
     fp = query_fingerprint("logged_models", sorted(experiment_ids), conditions, order)
     offset = offset_from_token(page_token, fp)
     where, params = compile_conditions(conditions, FIELDS, _TAGS)
