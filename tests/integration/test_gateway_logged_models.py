@@ -51,6 +51,7 @@ def test_log_model_loads_registers_and_loads_by_version(url: str) -> None:
     experiment_id = mlflow.set_experiment("gateway-logged-models").experiment_id
     with mlflow.start_run() as run:
         mlflow.log_param("C", "1.0")
+        mlflow.log_metric("acc", 0.75)  # log_model sends it again, linked to the model
         info = mlflow.sklearn.log_model(model, name="model", input_example=X[:2])
     run_id = run.info.run_id
     assert info.model_id.startswith("m-") and len(info.model_id) == 34
@@ -76,6 +77,7 @@ def test_log_model_loads_registers_and_loads_by_version(url: str) -> None:
     ran = mlflow.get_run(run_id)
     assert ran.data.params == {"C": "1.0"}
     assert [o.model_id for o in ran.outputs.model_outputs] == [info.model_id]
+    assert [(m.step, m.value) for m in client.get_metric_history(run_id, "acc")] == [(0, 0.75)]
 
 
 def test_register_model_picks_the_latest_step_of_a_runs_same_named_models(url: str) -> None:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import pyarrow as pa
 import pytest
 from pydantic import TypeAdapter
 
@@ -20,8 +21,11 @@ from runstream.core.metrics import LatestMetric
 from runstream.core.rows import ExperimentRow, ModelRow, RunRow, VersionRow
 from runstream.events.floats import NON_FINITE_SPELLINGS, float_to_wire
 from runstream.query.http.app import create_app
-from runstream.query.http.schemas import artifacts, experiments, metrics, registry, runs, sql
+from runstream.query.http.schemas import artifacts, experiments, metrics, ops, registry, runs, sql
+from runstream.query.http.schemas.columnar import columnar_json_bytes
 from runstream.query.http.schemas.wire import MetricFloat
+from runstream.query.read.columnar import ColumnarHistory, SeriesInfo
+from runstream.query.read.health import LakeHealth, MaterializerStatus
 from runstream.query.records import (
     ArtifactEntry,
     DatasetInput,
@@ -101,6 +105,20 @@ RESPONSES: dict[tuple[str, str], bytes] = {
     ("/api/v1/runs/{run_id}/artifacts/presign", "get"): artifacts.PRESIGNED_URL.json(
         artifacts.PresignedUrl("http://x", "m.txt", 3, 60, 7)
     ),
+    ("/api/v1/metrics/columns", "post"): columnar_json_bytes(
+        ColumnarHistory(
+            pa.table({"step": [0, 1], "timestamp": [1, 2], "value": [0.5, math.nan]}),
+            [SeriesInfo("a" * 32, "loss", 2, False, 0, 2)],
+        ),
+        7,
+    ),
+    ("/healthz", "get"): ops.HEALTH.json(ops.Health("ok")),
+    ("/readyz", "get"): ops.READINESS.json(
+        ops.Readiness.of(
+            LakeHealth(7, 1_000, [MaterializerStatus("m-1", 1_000, 5.0, 9.5, 3.0, 0, 2)], 2), 2.0
+        )
+    ),
+    ("/api/v1/ingest-config", "get"): ops.INGEST_CONFIG.json(ops.IngestConfig.of(Settings())),
     ("/api/v1/sql", "post"): sql.SQL_RESULT.json(
         sql.SqlResponse.read(SqlResult(["a"], [[1, "NaN"]], False, 1.5), 7)
     ),

@@ -131,6 +131,12 @@ class Lookup(Protocol):
         """One logged model (waits for its experiment's partition when known), or None."""
         ...
 
+    async def metric_points(
+        self, run_id: str, keys: list[str], steps: list[int]
+    ) -> set[tuple[str, float, int, int]]:
+        """The run's metric points ``(key, value, step, timestamp)`` of some keys and steps."""
+        ...
+
     async def search_logged_models(
         self, query: LoggedModelQuery
     ) -> tuple[list[KnownLoggedModel], str | None]:

@@ -11,6 +11,8 @@ Rules kept here, as MLflow's server keeps them:
 4. Identical metric points inside one request collapse into one (MLflow's SQL store
    keys metrics by every column); the metrics event's id is derived from the
    request, so a retried request is dropped as a duplicate.
+5. A point sent with a logged model's id that the run already holds is not logged
+   again (MLflow 3's ``log_model`` re-sends the run's metrics at the model's step).
 """
 
 from __future__ import annotations
@@ -159,6 +161,24 @@ def _metrics_event(run_id: str, points: list[tuple[str, float, int, int]]) -> An
     return make_event(EventType.RUN_METRICS, columns, run_id=run_id, event_id=event_id)
 
 
+async def _new_model_points(
+    ctx: GatewayContext, run_id: str, metrics: list[dict[str, Any]]
+) -> list[tuple[str, float, int, int]]:
+    """The points of a batch, less copies of the run's points linked to a logged model (rule 5).
+
+    MLflow 3's ``log_model`` sends the run's metrics at the model's step again, each
+    with the model's id; MLflow's store keeps one point, so the copies are dropped.
+    """
+    points = [_metric(m) for m in metrics]
+    linked = {p for p, m in zip(points, metrics, strict=True) if m.get("model_id")}
+    if not linked:
+        return points
+    known = await ctx.lookup.metric_points(
+        run_id, sorted({p[0] for p in linked}), sorted({p[2] for p in linked})
+    )
+    return [p for p in points if not (p in linked and p in known)]
+
+
 def _check_batch(metrics: int, params: int, tags: int) -> None:
     """MLflow's ``log_batch`` limits and messages (rule 2)."""
     for count, limit, what in ((metrics, LIMITS.metrics_per_batch, "metrics"),
@@ -184,7 +204,7 @@ async def log_batch(ctx: GatewayContext, body: Body) -> dict[str, Any]:
     metrics, params, tags = body.items("metrics"), body.items("params"), body.items("tags")
     _check_batch(len(metrics), len(params), len(tags))
     run = await ctx.run(run_id)
-    points = [_metric(m) for m in metrics]
+    points = await _new_model_points(ctx, run_id, metrics)
     fresh = new_params(run.params, _pairs(params, "param"), run_id=run_id)
     tag_pairs = _pairs(tags, "tag")
     events = []

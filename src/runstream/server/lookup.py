@@ -23,6 +23,7 @@ from runstream.gateway.lookup import (
 )
 from runstream.query.read import experiments as experiment_reader
 from runstream.query.read import logged_models as logged_model_reader
+from runstream.query.read import metrics as metric_reader
 from runstream.query.read import registry as registry_reader
 from runstream.query.read import runs as run_reader
 from runstream.query.read.read_after import ReadAfter, ReadScope
@@ -138,6 +139,16 @@ class LakeLookup:
         return await self._read(scope, lambda s: _logged_model(
             logged_model_reader.get_logged_model(s, model_id, allow_deleted=allow_deleted)
         ))
+
+    async def metric_points(
+        self, run_id: str, keys: list[str], steps: list[int]
+    ) -> set[tuple[str, float, int, int]]:
+        """The run's points of some keys at some steps (waits for the run's partition)."""
+        scope = ReadScope(keys=((self._events, run_id),))
+        found = await self._read(
+            scope, lambda s: metric_reader.points_at_steps(s, run_id, keys, steps)
+        )
+        return found or set()
 
     async def search_logged_models(
         self, query: LoggedModelQuery

@@ -87,4 +87,16 @@ def full_history(
     return Page(points, token)
 
 
-__all__ = ["full_history", "histories"]
+def points_at_steps(
+    session: ReadSession, run_id: str, keys: list[str], steps: list[int]
+) -> set[tuple[str, float, int, int]]:
+    """The run's points ``(key, value, step, timestamp)`` of some keys at some steps."""
+    rows = session.fetch(
+        'SELECT "key", "value", step, "timestamp" FROM metrics WHERE run_id = ?'
+        ' AND "key" IN (SELECT unnest(?::VARCHAR[])) AND step IN (SELECT unnest(?::BIGINT[]))',
+        [run_id, keys, steps],
+    )
+    return {(str(k), float(v), int(st), int(ts)) for k, v, st, ts in rows}
+
+
+__all__ = ["full_history", "histories", "points_at_steps"]

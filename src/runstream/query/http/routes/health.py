@@ -9,8 +9,7 @@ from starlette.responses import PlainTextResponse, Response
 
 from runstream.errors import RunstreamError
 from runstream.query.http.deps import StateDep
-from runstream.query.http.schemas.common import json_response
-from runstream.query.http.schemas.ops import Health, Readiness
+from runstream.query.http.schemas.ops import HEALTH, READINESS, Health, Readiness
 from runstream.query.read.health import LakeHealth, age_s, lake_health
 
 router = APIRouter(tags=["health"])
@@ -28,7 +27,7 @@ def _probe(state: StateDep) -> tuple[LakeHealth | None, str | None]:
 @router.get("/healthz", response_model=Health, summary="Liveness")
 def healthz() -> Response:
     """The process is up (it does not touch the lake)."""
-    return json_response({"status": "ok"})
+    return HEALTH.response(Health("ok"))
 
 
 @router.get("/readyz", response_model=Readiness, summary="Readiness")
@@ -39,41 +38,9 @@ def readyz(state: StateDep) -> Response:
     created it), so load balancers keep traffic away.
     """
     health, error = _probe(state)
-    now = time.time()
     if health is None:
-        body: dict[str, object] = {
-            "ready": False,
-            "lake_reachable": False,
-            "snapshot_id": None,
-            "snapshot_age_s": None,
-            "materializer_lag": None,
-            "materializers": [],
-            "error": error,
-        }
-        return json_response(body, 503)
-    return json_response(
-        {
-            "ready": True,
-            "lake_reachable": True,
-            "snapshot_id": health.snapshot_id,
-            "snapshot_age_s": age_s(health.snapshot_time_ms, now),
-            "materializer_lag": health.lag_total,
-            "materializers": [
-                {
-                    "member_id": m.member_id,
-                    "updated_at": m.updated_at,
-                    "age_s": age_s(m.updated_at, now),
-                    "events_per_s": m.events_per_s,
-                    "rows_per_s": m.rows_per_s,
-                    "last_commit_ms": m.last_commit_ms,
-                    "rejected_total": m.rejected_total,
-                    "lag": m.lag,
-                }
-                for m in health.materializers
-            ],
-            "error": None,
-        }
-    )
+        return READINESS.response(Readiness.unreachable(error), 503)
+    return READINESS.response(Readiness.of(health, time.time()))
 
 
 @router.get("/metrics", response_class=PlainTextResponse, summary="Prometheus metrics")

@@ -6,8 +6,7 @@ from fastapi import APIRouter
 from starlette.responses import Response
 
 from runstream.query.http.deps import SettingsDep
-from runstream.query.http.schemas.common import json_response
-from runstream.query.http.schemas.ops import IngestConfig
+from runstream.query.http.schemas.ops import INGEST_CONFIG, IngestConfig
 
 router = APIRouter(prefix="/api/v1", tags=["ingest"])
 
@@ -15,22 +14,7 @@ router = APIRouter(prefix="/api/v1", tags=["ingest"])
 @router.get("/ingest-config", response_model=IngestConfig, summary="Ingest configuration")
 def ingest_config(settings: SettingsDep) -> Response:
     """Broker addresses, topic names and the artifact bucket; never a credential."""
-    return json_response(
-        {
-            "schema_version": 1,
-            "kafka": {"bootstrap_servers": settings.bootstrap},
-            "topics": {
-                "events": settings.topic_events,
-                "registry": settings.topic_registry,
-                "dlq": settings.topic_dlq,
-            },
-            "artifacts": {
-                "bucket": settings.artifacts_bucket,
-                "endpoint_url": settings.s3_url,
-                "region": settings.s3_region,
-            },
-        }
-    )
+    return INGEST_CONFIG.response(IngestConfig.of(settings))
 
 
 __all__ = ["router"]

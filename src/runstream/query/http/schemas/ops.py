@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel
+from dataclasses import dataclass
+from typing import Self
+
+from runstream.config import Settings
+from runstream.query.http.schemas.wire import Wire, WireShape, columns
+from runstream.query.read.health import LakeHealth, MaterializerStatus, age_s
 
 
-class KafkaConfig(BaseModel):
+@dataclass(slots=True)
+class KafkaConfig(WireShape):
     """Where to publish events."""
 
     bootstrap_servers: str
 
 
-class TopicsConfig(BaseModel):
+@dataclass(slots=True)
+class TopicsConfig(WireShape):
     """Topic names."""
 
     events: str
@@ -19,7 +26,8 @@ class TopicsConfig(BaseModel):
     dlq: str
 
 
-class ArtifactsConfig(BaseModel):
+@dataclass(slots=True)
+class ArtifactsConfig(WireShape):
     """Where artifact bytes go (credentials are not served)."""
 
     bucket: str
@@ -27,7 +35,8 @@ class ArtifactsConfig(BaseModel):
     region: str
 
 
-class IngestConfig(BaseModel):
+@dataclass(slots=True)
+class IngestConfig(WireShape):
     """Everything a client needs to publish, given only the tracking URI; no secrets."""
 
     schema_version: int
@@ -35,27 +44,33 @@ class IngestConfig(BaseModel):
     topics: TopicsConfig
     artifacts: ArtifactsConfig
 
+    @classmethod
+    def of(cls, settings: Settings) -> Self:
+        """The ingest configuration of these settings."""
+        return cls(
+            1,
+            KafkaConfig(settings.bootstrap),
+            TopicsConfig(settings.topic_events, settings.topic_registry, settings.topic_dlq),
+            ArtifactsConfig(settings.artifacts_bucket, settings.s3_url, settings.s3_region),
+        )
 
-class Health(BaseModel):
+
+@dataclass(slots=True)
+class Health(WireShape):
     """Liveness: the process answers."""
 
     status: str
 
 
-class MaterializerOut(BaseModel):
-    """One materializer process, from ``materializer_status``."""
+@dataclass(frozen=True)
+class MaterializerOut(MaterializerStatus, WireShape):
+    """One materializer process, from ``materializer_status``, and how old its report is."""
 
-    member_id: str
-    updated_at: int | None
     age_s: float | None
-    events_per_s: float | None
-    rows_per_s: float | None
-    last_commit_ms: float | None
-    rejected_total: int | None
-    lag: int | None
 
 
-class Readiness(BaseModel):
+@dataclass(slots=True)
+class Readiness(WireShape):
     """Readiness: the lake answers; how far behind the log it is."""
 
     ready: bool
@@ -66,8 +81,30 @@ class Readiness(BaseModel):
     materializers: list[MaterializerOut]
     error: str | None
 
+    @classmethod
+    def of(cls, health: LakeHealth, now: float) -> Self:
+        """Ready: the lake answered with ``health`` at ``now`` (seconds since the epoch)."""
+        members = [
+            MaterializerOut(**columns(m), age_s=age_s(m.updated_at, now))
+            for m in health.materializers
+        ]
+        age = age_s(health.snapshot_time_ms, now)
+        return cls(True, True, health.snapshot_id, age, health.lag_total, members, None)
+
+    @classmethod
+    def unreachable(cls, error: str | None) -> Self:
+        """Not ready: the lake did not answer."""
+        return cls(False, False, None, None, None, [], error)
+
+
+HEALTH = Wire(Health)
+INGEST_CONFIG = Wire(IngestConfig)
+READINESS = Wire(Readiness)
 
 __all__ = [
+    "HEALTH",
+    "INGEST_CONFIG",
+    "READINESS",
     "ArtifactsConfig",
     "Health",
     "IngestConfig",

@@ -71,6 +71,11 @@ class MemoryLookup:
     ) -> KnownLoggedModel | None:
         return self.models.get(model_id)
 
+    async def metric_points(
+        self, run_id: str, keys: list[str], steps: list[int]
+    ) -> set[tuple[str, float, int, int]]:
+        return set()
+
     async def search_logged_models(
         self, query: LoggedModelQuery
     ) -> tuple[list[KnownLoggedModel], str | None]:
