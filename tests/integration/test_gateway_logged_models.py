@@ -127,6 +127,8 @@ def test_client_calls_behave_as_against_mlflows_server(url: str) -> None:
     assert [m.name for m in by_name] == ["first", "second"]
     tagged = client.search_logged_models([experiment_id], filter_string="tags.stage = 'dev'")
     assert [m.name for m in tagged] == ["first"]
+    by_param = client.search_logged_models([experiment_id], filter_string="params.p001 = '1'")
+    assert [m.name for m in by_param] == ["first"]
 
     client.delete_logged_model(second.model_id)
     with pytest.raises(MlflowException) as gone:

@@ -42,6 +42,8 @@ SEARCHES: list[tuple[str | None, list[dict[str, Any]] | None]] = [
     ("model_type = 'kind'", None),
     ("creation_timestamp > 0", [{"field_name": "name", "ascending": False}]),
     ("name != 'beta' AND tags.t = 'y'", None),
+    ("params.p = '1'", None),
+    ("params.q LIKE '%'", BY_NAME),
     (None, [{"field_name": "creation_timestamp", "ascending": True}]),
 ]
 

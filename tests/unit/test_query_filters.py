@@ -57,6 +57,16 @@ def test_bad_filters_say_where(text: str) -> None:
         parse_simple_filter(text, FIELDS)
 
 
+def test_param_tests_only_where_the_caller_allows_them() -> None:
+    with pytest.raises(FilterParseError):
+        parse_simple_filter("params.lr = '0.1'", FIELDS)
+    conds = parse_simple_filter("params.lr = '0.1' AND tags.lr = 'x'", FIELDS, params=True)
+    assert conds == [Condition("params", "=", "0.1", "lr"), Condition("tags", "=", "x", "lr")]
+    sql, params = compile_conditions(conds, FIELDS, TAGS, TAGS.replace("experiment_tags", "p"))
+    assert "FROM p t" in sql and "FROM experiment_tags t" in sql
+    assert params == ["lr", "0.1", "lr", "x"]
+
+
 def test_in_lists_and_empty_filters() -> None:
     assert parse_simple_filter("  ", FIELDS) == []
     assert parse_simple_filter("experiment_id IN ('1', '2')", FIELDS) == [

@@ -1,13 +1,12 @@
 """MLflow 3 logged models: one by id, and MLflow's ``search_logged_models``.
 
 Searches take MLflow's flat filter (``name = 'model' AND source_run_id = '...'``,
-``status``, ``model_type``, ``model_id``, the two timestamps, ``tags.<key>``; an
-``attributes.`` prefix is accepted as MLflow's is) and MLflow's order: the fields
-asked for, then newest first, then by id ascending, so pages are stable; page tokens
-hold an offset. Deleted models are never found by a search; :func:`get_logged_model`
-finds them only with ``allow_deleted``. Filters on ``params.`` and ``metrics.`` are
-refused with a clear error: the lake keeps no per-model metrics, and params filters
-are not supported yet.
+``status``, ``model_type``, ``model_id``, the two timestamps, ``tags.<key>``,
+``params.<key>``; an ``attributes.`` prefix is accepted as MLflow's is) and MLflow's
+order: the fields asked for, then newest first, then by id ascending, so pages are
+stable; page tokens hold an offset. Deleted models are never found by a search;
+:func:`get_logged_model` finds them only with ``allow_deleted``. Filters on
+``metrics.`` are refused with a clear error: the lake keeps no per-model metrics.
 """
 
 from __future__ import annotations
@@ -36,8 +35,11 @@ _SELECT = (
 )
 _LIVE = "m.lifecycle_stage = 'active'"
 _TAGS = "EXISTS (SELECT 1 FROM logged_model_tags t WHERE t.model_id = m.model_id AND {cond})"
-_ATTRIBUTES = re.compile(r"\battributes\.(?=[A-Za-z_`])")
-_UNSUPPORTED = re.compile(r"\b(params?|metrics?)\.", re.IGNORECASE)
+_PARAMS = (
+    "EXISTS (SELECT 1 FROM logged_model_params t WHERE t.model_id = m.model_id AND {cond})"
+)
+_ATTRIBUTES = re.compile(r"(?:^|(?<=[\s(]))attributes\.(?=[A-Za-z_`])")
+_UNSUPPORTED = re.compile(r"(?:^|[\s(])metrics?\.", re.IGNORECASE)
 
 FIELDS = {
     "name": FieldSpec("m.name", lists=True),
@@ -97,8 +99,8 @@ def _filter(text: str | None) -> str | None:
     if text and _UNSUPPORTED.search(text):
         raise FilterParseError(
             f"Invalid filter {text!r}: logged models are searched by name, model_id, "
-            "source_run_id, status, model_type, creation_timestamp, last_updated_timestamp "
-            "and tags; params and metrics filters are not supported"
+            "source_run_id, status, model_type, creation_timestamp, last_updated_timestamp, "
+            "tags and params; metrics filters are not supported (no per-model metrics)"
         )
     return _ATTRIBUTES.sub("", text) if text else text
 
@@ -118,7 +120,7 @@ def search_logged_models(
         FilterParseError: a bad filter or order_by.
         PageTokenError: a token of another query.
     """
-    conditions = parse_simple_filter(_filter(filter_string), FIELDS)
+    conditions = parse_simple_filter(_filter(filter_string), FIELDS, params=True)
     clauses = [f"{o.field_name} {'ASC' if o.ascending else 'DESC'}" for o in order_by]
     order = parse_simple_order_by(clauses, ORDER, ())
     # MLflow's tie-breakers: newest first, then by id.
@@ -127,7 +129,7 @@ def search_logged_models(
             order.append((col, ascending))
     fp = query_fingerprint("logged_models", sorted(experiment_ids), conditions, order)
     offset = offset_from_token(page_token, fp)
-    where, params = compile_conditions(conditions, FIELDS, _TAGS)
+    where, params = compile_conditions(conditions, FIELDS, _TAGS, _PARAMS)
     order_sql = ", ".join(f"{col} {'ASC' if asc else 'DESC'}" for col, asc in order)
     rows = session.fetch(
         f"{_SELECT} WHERE {_LIVE} AND {in_ids('m.experiment_id')} AND {where} "

@@ -36,6 +36,7 @@ _SQL_OPS = {
     "ILIKE": "ILIKE",
 }
 _TAG_PREFIXES = frozenset({"tags", "tag"})
+_PARAM_PREFIXES = frozenset({"params", "param"})
 MAX_CONDITIONS = 64
 
 
@@ -58,7 +59,10 @@ class FieldSpec:
 
 @dataclass(frozen=True)
 class Condition:
-    """One parsed comparison; ``tag_key`` is set for tag tests."""
+    """One parsed comparison; ``tag_key`` is set for tag (and param) tests.
+
+    ``field`` is ``tags`` for a tag test, ``params`` for a param test.
+    """
 
     field: str
     op: str
@@ -75,9 +79,11 @@ def _fail(token: Token, expected: str) -> FilterParseError:
 
 
 def parse_simple_filter(
-    text: str | None, fields: Mapping[str, FieldSpec], *, tags: bool = True
+    text: str | None, fields: Mapping[str, FieldSpec], *, tags: bool = True, params: bool = False
 ) -> list[Condition]:
     """Parse ``a = 'x' AND tags.k LIKE 'y%'`` into conditions (empty for no filter).
+
+    With ``params``, ``params.<key>`` (or ``param.<key>``) is compared as tags are.
 
     Raises:
         FilterParseError: with the position and what was expected there.
@@ -87,6 +93,7 @@ def parse_simple_filter(
     tokens = tokenize(text)
     index = 0
     names = ", ".join(sorted(fields)) + (", tags.<key>" if tags else "")
+    names += ", params.<key>" if params else ""
     conditions: list[Condition] = []
     while True:
         token = tokens[index]
@@ -94,7 +101,9 @@ def parse_simple_filter(
             raise _fail(token, f"a field: {names}")
         first, rest = token.segments[0], token.segments[1:]
         tag_key: str | None = None
-        if tags and rest and not first.quote and first.text.lower() in _TAG_PREFIXES:
+        prefix = first.text.lower() if rest and not first.quote else ""
+        kind = "params" if params and prefix in _PARAM_PREFIXES else "tags"
+        if (tags and prefix in _TAG_PREFIXES) or kind == "params":
             tag_key = rest[0].text if rest[0].quote else ".".join(s.text for s in rest)
             spec = FieldSpec("t.value", ops=STRING_OPS, lists=True)
         elif not rest and first.text in fields:
@@ -117,7 +126,7 @@ def parse_simple_filter(
         else:
             allowed = sorted(spec.ops | ({"IN", "NOT IN"} if spec.lists else set()))
             raise _fail(op_token, f"one of {', '.join(allowed)} after {token.text}")
-        conditions.append(Condition(first.text if tag_key is None else "tags", op, value, tag_key))
+        conditions.append(Condition(first.text if tag_key is None else kind, op, value, tag_key))
         if len(conditions) > MAX_CONDITIONS:
             raise _fail(token, f"at most {MAX_CONDITIONS} comparisons")
         if tokens[index].kind is TokKind.EOF:
@@ -159,7 +168,10 @@ def _parse_list(tokens: list[Token], index: int) -> tuple[tuple[str, ...], int]:
 
 
 def compile_conditions(
-    conditions: Sequence[Condition], fields: Mapping[str, FieldSpec], tag_exists: str
+    conditions: Sequence[Condition],
+    fields: Mapping[str, FieldSpec],
+    tag_exists: str,
+    param_exists: str | None = None,
 ) -> tuple[str, list[Any]]:
     """Render conditions as one SQL boolean expression with ``?`` parameters.
 
@@ -175,7 +187,8 @@ def compile_conditions(
         if cond.tag_key is not None:
             params.append(cond.tag_key)
             test = _test('t."value"', cond, params)
-            parts.append(tag_exists.format(cond='t."key" = ? AND ' + test))
+            template = param_exists if cond.field == "params" and param_exists else tag_exists
+            parts.append(template.format(cond='t."key" = ? AND ' + test))
             continue
         parts.append(_test(fields[cond.field].column, cond, params))
     return (" AND ".join(parts) or "TRUE"), params
