@@ -20,13 +20,10 @@ import argparse
 import json
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from benchmarks import peers
-
-from runstream.stack import free_ports
 
 HERE = Path(__file__).resolve().parent
 QUICK = {"calls": 50, "batches": 3, "runs": 16, "calls_64": 5, "reads": 20}
@@ -78,19 +75,9 @@ def main(argv: list[str] | None = None) -> int:
     params = QUICK if args.quick else FULL
     python = peers.peer_python("mlflow")
     results: dict[str, dict[str, float]] = {}
-    with tempfile.TemporaryDirectory(prefix="gateway-bench-") as tmp:
-        work = Path(tmp)
-        ports = free_ports(peers.PORTS_NEEDED + 1)
-        mlflow = peers.start_peer("mlflow", work / "mlflow", ports[0])
-        try:
-            runstream = peers.start_runstream(work / "runstream", ports[1:])
-            try:
-                results["runstream"] = run_client(python, runstream.url, params)
-                results["mlflow"] = run_client(python, mlflow.url, params)
-            finally:
-                runstream.stop()
-        finally:
-            mlflow.stop()
+    with peers.mlflow_and_runstream("gateway-bench-") as (runstream, mlflow):
+        results["runstream"] = run_client(python, runstream.url, params)
+        results["mlflow"] = run_client(python, mlflow.url, params)
     print(f"MLflow {peers.client_version('mlflow')} client, sizes {params}")
     print(table(results))
     return 0

@@ -26,6 +26,8 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -277,3 +279,27 @@ def _wait_materializing(url: str, alive: ServiceProcess, timeout_s: float = 120)
             pass
         time.sleep(0.5)
     raise RuntimeError(f"no materializer joined its group in {timeout_s}s; log {alive.log_file}")
+
+
+@contextmanager
+def mlflow_and_runstream(prefix: str) -> Iterator[tuple[RunstreamServer, PeerServer]]:
+    """MLflow's server and Runstream's stack side by side in a temporary folder.
+
+    Both are stopped on the way out, whatever happened.
+    """
+    import tempfile
+
+    from runstream.stack import free_ports
+
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
+        work = Path(tmp)
+        ports = free_ports(PORTS_NEEDED + 1)
+        mlflow = start_peer("mlflow", work / "mlflow", ports[0])
+        try:
+            runstream = start_runstream(work / "runstream", ports[1:])
+            try:
+                yield runstream, mlflow
+            finally:
+                runstream.stop()
+        finally:
+            mlflow.stop()

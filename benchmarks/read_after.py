@@ -18,14 +18,11 @@ import argparse
 import json
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from benchmarks import peers
 from benchmarks.gateway_mlflow import table
-
-from runstream.stack import free_ports
 
 HERE = Path(__file__).resolve().parent
 QUICK = {"reads": 30, "rate": 5_000}
@@ -51,21 +48,9 @@ def main(argv: list[str] | None = None) -> int:
     params = QUICK if args.quick else FULL
     python = peers.peer_python("mlflow")
     results: dict[str, dict[str, float]] = {}
-    with tempfile.TemporaryDirectory(prefix="read-after-bench-") as tmp:
-        work = Path(tmp)
-        ports = free_ports(peers.PORTS_NEEDED + 1)
-        mlflow = peers.start_peer("mlflow", work / "mlflow", ports[0])
-        try:
-            runstream = peers.start_runstream(work / "runstream", ports[1:])
-            try:
-                results["runstream"] = run_client(
-                    Path(sys.executable), "runstream", runstream.url, params
-                )
-                results["mlflow"] = run_client(python, "mlflow", mlflow.url, params)
-            finally:
-                runstream.stop()
-        finally:
-            mlflow.stop()
+    with peers.mlflow_and_runstream("read-after-bench-") as (runstream, mlflow):
+        results["runstream"] = run_client(Path(sys.executable), "runstream", runstream.url, params)
+        results["mlflow"] = run_client(python, "mlflow", mlflow.url, params)
     print(f"read right after a write, under ingest; sizes {params}")
     print(table(results))
     return 0

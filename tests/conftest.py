@@ -15,7 +15,9 @@ import time
 import urllib.request
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -122,6 +124,39 @@ def running_apps(settings: Settings) -> Iterator[Settings]:
     finally:
         stack.materializer().stop()
         stack.query().stop()
+
+
+@contextmanager
+def _behind_fluent_api(client: Any) -> Iterator[Any]:
+    import runstream
+
+    runstream.configure(client=client)
+    try:
+        yield client
+    finally:
+        runstream.configure()
+        client.close(5.0)
+
+
+@pytest.fixture
+def sdk_client(running_apps: Settings) -> Iterator[Any]:
+    """The SDK's client of the test's query service (by tracking URI), behind the fluent API."""
+    from runstream.sdk.client import RunstreamClient
+
+    url = f"http://127.0.0.1:{running_apps.ports.api}"
+    with _behind_fluent_api(
+        RunstreamClient(tracking_uri=url, environ={}, read_after_timeout_s=30.0)
+    ) as client:
+        yield client
+
+
+@pytest.fixture
+def sdk_settings_client(running_apps: Settings) -> Iterator[Any]:
+    """The SDK's client built from the test's settings, behind the fluent API."""
+    from runstream.sdk.client import RunstreamClient
+
+    with _behind_fluent_api(RunstreamClient(settings=running_apps, environ={})) as client:
+        yield client
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

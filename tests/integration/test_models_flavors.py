@@ -7,25 +7,19 @@ test extra). pytorch, tensorflow/keras and transformers use the same code path
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from models_helpers import FLAVORS, REQUIREMENTS, labels, model_input, wine
 
 import runstream as mlflow
-from runstream.config import Settings
 from runstream.errors import NotFoundError, ValidationError
 from runstream.sdk.client import RunstreamClient
 
 
 @pytest.fixture
-def client(running_apps: Settings) -> Iterator[RunstreamClient]:
-    client = RunstreamClient(settings=running_apps, environ={})
-    mlflow.configure(client=client)
-    yield client
-    mlflow.configure()
-    client.close(5.0)
+def client(sdk_settings_client: RunstreamClient) -> RunstreamClient:
+    return sdk_settings_client
 
 
 def test_each_flavor_loads_by_every_uri(client: RunstreamClient, tmp_path: Path) -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import time
-from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -25,12 +24,8 @@ from runstream.stack import free_ports
 
 
 @pytest.fixture
-def client(running_apps: Settings) -> Iterator[RunstreamClient]:
-    client = RunstreamClient(settings=running_apps, environ={})
-    mlflow.configure(client=client)
-    yield client
-    mlflow.configure()
-    client.close(5.0)
+def client(sdk_settings_client: RunstreamClient) -> RunstreamClient:
+    return sdk_settings_client
 
 
 def _model_uri() -> tuple[str, str]:

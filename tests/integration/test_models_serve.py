@@ -15,7 +15,6 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -33,12 +32,8 @@ REQS = ["scikit-learn", "skops"]
 
 
 @pytest.fixture
-def client(running_apps: Settings) -> Iterator[RunstreamClient]:
-    client = RunstreamClient(settings=running_apps, environ={})
-    mlflow.configure(client=client)
-    yield client
-    mlflow.configure()
-    client.close(5.0)
+def client(sdk_settings_client: RunstreamClient) -> RunstreamClient:
+    return sdk_settings_client
 
 
 def _env(settings: Settings) -> dict[str, str]:

@@ -7,8 +7,6 @@ digest, schema and profile, and in the lake's ``dataset_inputs`` table for SQL.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import httpx
 import numpy as np
 import pandas as pd
@@ -21,14 +19,9 @@ from runstream.sdk.client import RunstreamClient
 
 
 @pytest.fixture
-def client(running_apps: Settings) -> Iterator[RunstreamClient]:
+def client(sdk_client: RunstreamClient) -> RunstreamClient:
     """A client of the test's query service, behind the fluent API."""
-    url = f"http://127.0.0.1:{running_apps.ports.api}"
-    client = RunstreamClient(tracking_uri=url, environ={}, read_after_timeout_s=30.0)
-    mlflow.configure(client=client)
-    yield client
-    mlflow.configure()
-    client.close(5.0)
+    return sdk_client
 
 
 def test_log_input_is_read_back_with_mlflows_digest_and_context(

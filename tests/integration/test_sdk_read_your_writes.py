@@ -6,24 +6,16 @@ the lake holds the positions the SDK sends in ``X-Runstream-Read-After``.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 import runstream as mlflow
-from runstream.config import Settings
 from runstream.sdk.client import RunstreamClient
 
 
 @pytest.fixture
-def client(running_apps: Settings) -> Iterator[RunstreamClient]:
+def client(sdk_client: RunstreamClient) -> RunstreamClient:
     """A client of the test's query service, behind the fluent API."""
-    url = f"http://127.0.0.1:{running_apps.ports.api}"
-    client = RunstreamClient(tracking_uri=url, environ={}, read_after_timeout_s=30.0)
-    mlflow.configure(client=client)
-    yield client
-    mlflow.configure()
-    client.close(5.0)
+    return sdk_client
 
 
 def test_set_experiment_then_get_experiment_by_name(client: RunstreamClient) -> None:
