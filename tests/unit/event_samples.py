@@ -97,6 +97,23 @@ _BODIES: Final[dict[EventType, dict[str, Any]]] = {
     EventType.RUN_ENDED: {"status": "FINISHED", "end_time": PRODUCED_AT + 60_000},
     EventType.RUN_DELETED: {},
     EventType.RUN_RESTORED: {},
+    EventType.PREDICTIONS_LOGGED: {
+        "records": [
+            {
+                "request_id": REQUEST_ID,
+                "served_at": PRODUCED_AT,
+                "model_uri": "models:/churn-classifier@champion",
+                "model_name": "churn-classifier",
+                "model_version": "3",
+                "arm": "champion",
+                "status": 200,
+                "latency_ms": 1.25,
+                "request": '{"inputs": [[1.0, 2.0]]}',
+                "response": '{"predictions": [1]}',
+                "truncated": False,
+            }
+        ]
+    },
     EventType.RUN_INPUTS: {
         "datasets": [
             {
@@ -348,6 +365,11 @@ class InvalidSample:
     event: dict[str, Any]
     reason: str = "schema"
     schema_sees_it: bool = True
+
+
+def _prediction(**fields: Any) -> dict[str, Any]:
+    """Returns the valid sample's prediction record with ``fields`` changed."""
+    return {**_BODIES[EventType.PREDICTIONS_LOGGED]["records"][0], **fields}
 
 
 def _dataset(**fields: Any) -> dict[str, Any]:
@@ -642,6 +664,27 @@ def _specific_invalid() -> list[InvalidSample]:
         bad("artifact: sha256 too short", with_body(t.ARTIFACT_LOGGED, sha256=SHA256[:-1])),
         bad("artifact: negative size", with_body(t.ARTIFACT_LOGGED, size=-1)),
         bad("artifact: media type without subtype", with_body(t.ARTIFACT_LOGGED, media_type="png")),
+        bad("predictions: none", with_body(t.PREDICTIONS_LOGGED, records=[])),
+        bad(
+            "predictions: status 42",
+            with_body(t.PREDICTIONS_LOGGED, records=[_prediction(status=42)]),
+        ),
+        bad(
+            "predictions: negative latency",
+            with_body(t.PREDICTIONS_LOGGED, records=[_prediction(latency_ms=-1.0)]),
+        ),
+        bad(
+            "predictions: request over the limit",
+            with_body(
+                t.PREDICTIONS_LOGGED,
+                records=[_prediction(request="x" * (L.prediction_payload_length + 1))],
+            ),
+            "limit",
+        ),
+        bad(
+            "predictions: request id not a UUID",
+            with_body(t.PREDICTIONS_LOGGED, records=[_prediction(request_id="r-1")]),
+        ),
         bad("inputs: no dataset", with_body(t.RUN_INPUTS, datasets=[])),
         bad(
             "inputs: digest over the limit",

@@ -199,6 +199,7 @@ def test_public_names_are_sorted_complete_and_importable() -> None:
         "auth_bodies",
         "bodies",
         "dataset_bodies",
+        "prediction_bodies",
         "codec",
         "event_types",
         "fields",

@@ -140,6 +140,11 @@ def test_limits_in_the_schema_files_are_the_limits_of_core() -> None:
         "schema": LIMITS.dataset_schema_length,
         "profile": LIMITS.dataset_profile_length,
     }
+    predictions = load_schema(EventType.PREDICTIONS_LOGGED)["$defs"]
+    assert predictions["body"]["properties"]["records"]["maxItems"] == LIMITS.predictions_per_event
+    for name in ("request", "response"):
+        record = predictions["record"]["properties"][name]
+        assert record["maxLength"] == LIMITS.prediction_payload_length
     tags = inputs["dataset_input"]["properties"]["tags"]
     assert tags["maxItems"] == LIMITS.tags_per_batch
     assert {k: v["maxLength"] for k, v in tags["items"]["properties"].items()} == {

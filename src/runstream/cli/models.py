@@ -23,6 +23,7 @@ def _options(args: argparse.Namespace, settings: Settings) -> Any:
         poll_s=args.poll,
         sticky_header=args.sticky_header,
         threads=args.threads,
+        log_predictions=args.log_predictions,
     )
 
 
@@ -79,6 +80,11 @@ def add_commands(sub: Any) -> None:
     serve.add_argument("--poll", type=float, default=2.0, help="registry check interval (s)")
     serve.add_argument("--threads", type=int, default=4, help="predict threads per worker")
     serve.add_argument("--sticky-header", default="X-Runstream-Route-Key")
+    serve.add_argument(
+        "--log-predictions", type=float, nargs="?", const=1.0, default=0.0, metavar="RATE",
+        help="publish answered requests (a share RATE of them, default all) to the "
+        "prediction log: the lake's predictions table",
+    )
     serve.set_defaults(handler=cmd_serve)
     predict = msub.add_parser("predict", help="score a file with a model")
     predict.add_argument("-m", "--model-uri", required=True)

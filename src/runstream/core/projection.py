@@ -27,6 +27,7 @@ from runstream.core import (
     project_auth,
     project_logged_models,
     project_registry,
+    project_serving,
     project_tracking,
 )
 from runstream.core.rows import MetricBlock, PointColumns
@@ -39,6 +40,7 @@ _HANDLERS = {
     **project_logged_models.HANDLERS,
     **project_registry.HANDLERS,
     **project_auth.HANDLERS,
+    **project_serving.HANDLERS,
 }
 
 

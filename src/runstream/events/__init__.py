@@ -90,6 +90,11 @@ from runstream.events.models import (
     event_key,
     topic_kind,
 )
+from runstream.events.prediction_bodies import (
+    PREDICTIONS_KEY,
+    PredictionRecord,
+    PredictionsLoggedBody,
+)
 from runstream.events.schema_files import load_schema, schemas_dir, validate_with_schema
 
 __all__ = [
@@ -97,6 +102,7 @@ __all__ = [
     "BODY_MODELS",
     "DATASET_CONTEXT_TAG",
     "DECODE_REASONS",
+    "PREDICTIONS_KEY",
     "ROUTING_FIELDS",
     "ArtifactLoggedBody",
     "AuthAction",
@@ -126,6 +132,8 @@ __all__ = [
     "ModelStage",
     "ParamEntry",
     "Permission",
+    "PredictionRecord",
+    "PredictionsLoggedBody",
     "PrincipalType",
     "RegistryAliasDeletedBody",
     "RegistryAliasSetBody",

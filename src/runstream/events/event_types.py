@@ -51,3 +51,4 @@ class EventType(StrEnum):
     REGISTRY_DESCRIPTION_SET = "registry.description_set"
     REGISTRY_VERSION_DELETED = "registry.version_deleted"
     AUTH_CHANGED = "auth.changed"
+    PREDICTIONS_LOGGED = "predictions.logged"

@@ -90,6 +90,9 @@ class Limits:
             (MLflow ``MAX_INPUT_TAG_VALUE_SIZE``).
         datasets_per_event: datasets in one ``run.inputs`` event
             (MLflow ``MAX_DATASETS_PER_BATCH``).
+        predictions_per_event: answered requests in one ``predictions.logged`` event.
+        prediction_payload_length: the request or response text kept per prediction
+            (a longer one is cut there and marked ``truncated``).
         json_depth: nesting depth of free-form JSON fields (model flavors,
             signature, input example); ``[]`` is depth 1. It keeps every decoded event
             re-encodable (orjson writes at most ~250 levels) and stack-safe.
@@ -120,6 +123,8 @@ class Limits:
     input_tag_key_length: int = 255
     input_tag_value_length: int = 500
     datasets_per_event: int = 1000
+    predictions_per_event: int = 1000
+    prediction_payload_length: int = 16_384
     json_depth: int = 64
 
 
@@ -153,7 +158,7 @@ _ARTIFACT_PATH_RE: Final = re.compile(ARTIFACT_PATH_PATTERN)
 
 NameKind = Literal["experiment", "run", "model"]
 TagScope = Literal["run", "experiment", "registry"]
-BatchKind = Literal["params", "tags", "metrics", "metric points", "datasets"]
+BatchKind = Literal["params", "tags", "metrics", "metric points", "datasets", "predictions"]
 
 
 def _preview(value: str) -> str:
@@ -360,6 +365,7 @@ _BATCH_LIMITS: Final[dict[str, int]] = {
     "metrics": LIMITS.metrics_per_batch,
     "metric points": LIMITS.metric_points_per_event,
     "datasets": LIMITS.datasets_per_event,
+    "predictions": LIMITS.predictions_per_event,
 }
 
 

@@ -65,6 +65,7 @@ from runstream.events.logged_model_bodies import (
     LoggedModelTagsSetBody,
     RunOutputsBody,
 )
+from runstream.events.prediction_bodies import PREDICTIONS_KEY, PredictionsLoggedBody
 from runstream.events.registry_bodies import (
     RegistryAliasDeletedBody,
     RegistryAliasSetBody,
@@ -176,6 +177,7 @@ BODY_MODELS: Final[dict[EventType, type[EventBody]]] = {
         RegistryDescriptionSetBody,
         RegistryVersionDeletedBody,
         AuthChangedBody,
+        PredictionsLoggedBody,
     )
 }
 """The body model of each event type."""
@@ -189,7 +191,7 @@ def _routing_of(event_type: EventType) -> frozenset[RoutingField]:
         return frozenset({"experiment_id"})
     if event_type.value.startswith("registry."):
         return frozenset({"model_name"})
-    if event_type is EventType.AUTH_CHANGED:
+    if event_type in (EventType.AUTH_CHANGED, EventType.PREDICTIONS_LOGGED):
         return frozenset()
     return frozenset({"run_id"})
 
@@ -306,7 +308,8 @@ def event_key(envelope: Envelope[Any]) -> bytes:
 
     The key is ``model_name`` for registry events, ``experiment_id`` for
     experiment and logged-model events, :data:`AUTH_KEY` for ``auth.changed`` (one partition orders
-    every access-control change), and ``run_id`` for every other event,
+    every access-control change), ``PREDICTIONS_KEY`` for ``predictions.logged``, and
+    ``run_id`` for every other event,
     ``run.started`` included, so all events of one run land in one partition, in order.
 
     Raises:
@@ -314,6 +317,8 @@ def event_key(envelope: Envelope[Any]) -> bytes:
     """
     if envelope.type is EventType.AUTH_CHANGED:
         return AUTH_KEY
+    if envelope.type is EventType.PREDICTIONS_LOGGED:
+        return PREDICTIONS_KEY
     if envelope.type.value.startswith("registry."):
         key = envelope.model_name
     elif envelope.type.value.startswith(EXPERIMENT_KEYED):

@@ -218,6 +218,15 @@ TABLES: tuple[Table, ...] = (
         doc="Stage history; reason `requested` or `archived_by_version_N`.",
     ),
     Table(
+        "predictions",
+        _cols(
+            "served_at BIGINT, request_id, model_uri, model_name, model_version, arm, "
+            "status INTEGER, latency_ms DOUBLE, request, response, truncated BOOLEAN, event_id"
+        ),
+        doc="The prediction log of model servers (append-only): one row per answered "
+        "request; request and response are text, cut at 16,384 characters (truncated).",
+    ),
+    Table(
         "auth_users",
         _cols("username, password_hash, is_admin BOOLEAN, updated_at BIGINT, updated_by"),
         key=("username",),

@@ -25,6 +25,14 @@ class ServingMetrics:
         self.log_dropped = 0
         self.log_sent = 0
 
+    def log_dropped_add(self, count: int) -> None:
+        """Counts prediction-log records dropped (full queue, broker away)."""
+        self.log_dropped += count
+
+    def log_sent_add(self, count: int) -> None:
+        """Counts prediction-log records published."""
+        self.log_sent += count
+
     def observe(self, arm: str, version: str, status: int, seconds: float) -> None:
         """Counts one answered request."""
         labels = (arm, version)
@@ -69,6 +77,8 @@ class ServingMetrics:
             out.append(f"{name}_sum{{{labels}}} {self.sums[(arm, version)]}")
             out.append(f"{name}_count{{{labels}}} {running}")
         out += [
+            "# TYPE runstream_serving_prediction_log_sent_total counter",
+            f"runstream_serving_prediction_log_sent_total {self.log_sent}",
             "# TYPE runstream_serving_prediction_log_dropped_total counter",
             f"runstream_serving_prediction_log_dropped_total {self.log_dropped}",
         ]

@@ -25,6 +25,8 @@ class ServeOptions:
         poll_s: how often a stage/alias target asks the registry.
         sticky_header: the request header whose value pins a caller to one arm.
         threads: predict threads per process.
+        log_predictions: the share of requests published to the prediction log
+            (0: off; see ``runstream.serving.prediction_log``).
     """
 
     targets: tuple[tuple[str, float], ...]
@@ -36,6 +38,14 @@ class ServeOptions:
     poll_s: float = 2.0
     sticky_header: str = "X-Runstream-Route-Key"
     threads: int = 4
+    log_predictions: float = 0.0
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.log_predictions <= 1.0:
+            share = self.log_predictions
+            raise ValidationError(
+                f"--log-predictions takes a share of requests in (0, 1], not {share:g}"
+            )
 
     def to_json(self) -> str:
         """The options as JSON (for worker processes)."""

@@ -9,6 +9,7 @@ from typing import Any
 from runstream.config import Settings, load_settings
 from runstream.serving.app import ServingApp
 from runstream.serving.options import ENV_VAR, ServeOptions
+from runstream.serving.prediction_log import PredictionLog
 from runstream.serving.targets import Registry, Target, arm_name
 
 
@@ -38,7 +39,23 @@ def app_from_settings(options: ServeOptions, settings: Settings) -> ServingApp:
     from runstream.serving.sdk_registry import SdkRegistry
 
     client = RunstreamClient(settings=settings, environ=dict(os.environ))
-    return build_app(options, SdkRegistry(client))
+    app = build_app(options, SdkRegistry(client))
+    if options.log_predictions:
+        app.sink = prediction_log(options, settings, app)
+    return app
+
+
+def prediction_log(options: ServeOptions, settings: Settings, app: ServingApp) -> PredictionLog:
+    """The app's prediction log, publishing to the events topic of ``settings``."""
+    from runstream.kafka.producer import KafkaEventProducer
+
+    return PredictionLog(
+        lambda: KafkaEventProducer(settings.bootstrap),
+        settings.topic_events,
+        options.log_predictions,
+        on_drop=app.metrics.log_dropped_add,
+        on_sent=app.metrics.log_sent_add,
+    )
 
 
 def worker_app() -> ServingApp:
@@ -62,4 +79,4 @@ def run(options: ServeOptions, settings: Settings) -> None:
     uvicorn.run(app_from_settings(options, settings), **common)
 
 
-__all__ = ["app_from_settings", "build_app", "load_pyfunc", "run", "worker_app"]
+__all__ = ["app_from_settings", "build_app", "load_pyfunc", "prediction_log", "run", "worker_app"]
