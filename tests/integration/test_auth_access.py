@@ -27,8 +27,10 @@ from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 from test_query_helpers import NOW, Dataset, fill_lake, per_test_settings, rid, serve, write_rows
 
+from runstream.auth.oidc import OidcConfig, OidcVerifier
 from runstream.auth.secrets import hash_password, new_token
 from runstream.config import Settings
+from runstream.errors import AuthenticationError
 from runstream.query.http.app import create_app
 
 ADMIN_PASSWORD = "admin-password-1"
@@ -340,6 +342,20 @@ def test_oidc_jwts_from_the_issuer_are_accepted_and_others_refused(
     ):
         resp = client.get("/api/v1/experiments", headers=bearer(bad))
         assert resp.status_code == 401, resp.text
+
+
+def test_a_configured_audience_is_required(issuer: Issuer) -> None:
+    verifier = OidcVerifier(OidcConfig(ISSUER, issuer.jwks_url, audience="runstream"))
+    for aud in ("runstream", ["other-api", "runstream"]):
+        assert verifier.verify(issuer.token(preferred_username="alice", aud=aud)).username == (
+            "alice"
+        )
+    for bad in (
+        issuer.token(preferred_username="alice", aud="other-api"),
+        issuer.token(preferred_username="alice"),  # no aud at all
+    ):
+        with pytest.raises(AuthenticationError, match="refused"):
+            verifier.verify(bad)
 
 
 def test_mlflow_client_with_basic_auth_and_with_a_token(

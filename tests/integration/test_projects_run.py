@@ -39,6 +39,8 @@ TYPED = {
             command: "python sleeper.py"
           attach:
             command: "python attach.py"
+          attach_mlflow:
+            command: "python attach_mlflow.py"
     """,
     "echo.py": """
         import json, sys
@@ -58,6 +60,13 @@ TYPED = {
             print("ATTACHED " + run.info.run_id)
             runstream.log_metric("score", 0.75)
             runstream.log_param("from_sdk", "yes")
+    """,
+    "attach_mlflow.py": """
+        import mlflow
+        with mlflow.start_run() as run:
+            print("ATTACHED " + run.info.run_id)
+            mlflow.log_metric("score", 0.5)
+            mlflow.log_param("from_mlflow", "yes")
     """,
     "data.csv": "a,b\n1,2\n",
 }
@@ -165,6 +174,19 @@ def test_code_using_the_sdk_attaches_to_the_run(running_apps: Settings, project:
     assert run.data.metrics == {"score": 0.75}
     assert run.data.params["from_sdk"] == "yes"
     assert run.data.tags["mlflow.project.entryPoint"] == "attach"
+
+
+def test_unchanged_mlflow_code_attaches_through_the_gateway(
+    running_apps: Settings, project: Path
+) -> None:
+    done = run_cli(running_apps, str(project), "-e", "attach_mlflow")
+    assert done.returncode == 0, done.stderr[-3000:]
+    run_id = run_id_of(done)
+    assert f"ATTACHED {run_id}" in done.stdout  # MLflow's start_run took MLFLOW_RUN_ID
+    run = wait_run(running_apps, run_id)
+    assert run.info.status == "FINISHED"
+    assert run.data.metrics == {"score": 0.5}
+    assert run.data.params["from_mlflow"] == "yes"
 
 
 def test_detach_returns_the_run_id_and_logs_output_as_artifacts(
