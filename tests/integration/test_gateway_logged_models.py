@@ -56,6 +56,9 @@ def test_log_model_loads_registers_and_loads_by_version(url: str) -> None:
     run_id = run.info.run_id
     assert info.model_id.startswith("m-") and len(info.model_id) == 34
     assert info.model_uri == f"models:/{info.model_id}"
+    assert mlflow.last_logged_model().model_id == info.model_id
+    listed = mlflow.search_logged_models(experiment_ids=[experiment_id], output_format="list")
+    assert [m.model_id for m in listed] == [info.model_id]
     loaded = mlflow.pyfunc.load_model(f"models:/{info.model_id}")
     assert list(loaded.predict(X)) == list(model.predict(X))
 

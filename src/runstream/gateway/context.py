@@ -17,7 +17,7 @@ from runstream.events import Envelope
 from runstream.gateway.errors import InvalidStateError
 from runstream.gateway.lookup import (
     KnownExperiment,
-    KnownModelExperiments,
+    KnownLoggedModels,
     KnownRun,
     KnownRuns,
     Lookup,
@@ -49,7 +49,7 @@ class GatewayContext:
             shown to MLflow's client as ``mlflow-artifacts:/``).
         runs: runs this gateway created or looked up.
         experiments: experiments this gateway created or looked up, by id.
-        model_experiments: the experiment of each logged model it created or looked up.
+        logged_models: logged models this gateway created or looked up.
         expect_grant: announces a creator grant it published to the server's
             directory, so it counts at once (``runstream.gateway.guard``, rule 1).
     """
@@ -59,7 +59,7 @@ class GatewayContext:
     artifacts_bucket: str
     runs: KnownRuns = field(default_factory=KnownRuns)
     experiments: dict[str, KnownExperiment] = field(default_factory=dict)
-    model_experiments: KnownModelExperiments = field(default_factory=KnownModelExperiments)
+    logged_models: KnownLoggedModels = field(default_factory=KnownLoggedModels)
     expect_grant: Callable[[Grant], None] | None = None
 
     async def publish(self, events: list[Envelope[Any]]) -> list[Position]:

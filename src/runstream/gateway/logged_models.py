@@ -15,8 +15,10 @@ Rules, as MLflow's server keeps them:
    artifacts, so the client uploads through the proxy.
 3. Params and tags beyond 100 per event are split into more events of the same
    request (one partition: the experiment's), so they land in order.
-4. Reads go through the lookups, behind the read-your-writes wait; the wait covers
-   the model's experiment partition when this gateway knows it, else the topic.
+4. Reads (``GET``, ``search``) go through the lookups, behind the read-your-writes
+   wait; the wait covers the model's experiment partition when this gateway knows
+   it, else the topic. Writes find the model in this gateway's memory when it
+   created or read it (as runs are found, ``KnownRuns``), else through a lookup.
 """
 
 from __future__ import annotations
@@ -93,23 +95,45 @@ def _model_id(body: Body) -> str:
     return check_model_id(body.required("model_id"))
 
 
-async def existing(
-    ctx: GatewayContext, model_id: str, *, allow_deleted: bool = False
-) -> KnownLoggedModel:
-    """The logged model, read behind the wait (rule 4).
+def _not_found(model_id: str) -> NotFoundError:
+    return NotFoundError(f"Logged model with ID '{model_id}' not found.")
+
+
+async def read(ctx: GatewayContext, model_id: str, *, allow_deleted: bool = False
+               ) -> KnownLoggedModel:
+    """The logged model as the lake holds it, behind the wait (rule 4).
 
     Raises:
         ValidationError: a malformed id (400, before any read).
         NotFoundError: no such model, or a deleted one without ``allow_deleted``.
     """
     check_model_id(model_id)
+    known = ctx.logged_models.get(model_id)
     found = await ctx.lookup.logged_model(
-        model_id, experiment_id=ctx.model_experiments.get(model_id), allow_deleted=allow_deleted
+        model_id, experiment_id=known.experiment_id if known else None,
+        allow_deleted=allow_deleted,
     )
     if found is None:
-        raise NotFoundError(f"Logged model with ID '{model_id}' not found.")
-    ctx.model_experiments.put(model_id, found.experiment_id)
-    return found
+        raise _not_found(model_id)
+    return ctx.logged_models.put(found)
+
+
+async def existing(
+    ctx: GatewayContext, model_id: str, *, allow_deleted: bool = False
+) -> KnownLoggedModel:
+    """The logged model a write changes: from this gateway's memory, else the lake (rule 4).
+
+    Raises:
+        ValidationError: a malformed id (400, before any read).
+        NotFoundError: no such model, or a deleted one without ``allow_deleted``.
+    """
+    check_model_id(model_id)
+    known = ctx.logged_models.get(model_id)
+    if known is None:
+        return await read(ctx, model_id, allow_deleted=allow_deleted)
+    if known.lifecycle_stage != "active" and not allow_deleted:
+        raise _not_found(model_id)
+    return known
 
 
 def _event(kind: EventType, experiment_id: str, body: dict[str, Any]) -> Any:
@@ -151,14 +175,14 @@ async def create_logged_model(ctx: GatewayContext, body: Body) -> dict[str, Any]
     events += [_event(EventType.LOGGED_MODEL_TAGS_SET, experiment_id,
                       {"model_id": model_id, "tags": c}) for c in tag_chunks[1:]]
     await ctx.publish(events)
-    ctx.model_experiments.put(model_id, experiment_id)
+    ctx.logged_models.put(model)
     return {"model": logged_model_json(model, ctx)}
 
 
 async def get_logged_model(ctx: GatewayContext, body: Body) -> dict[str, Any]:
     """``GET logged-models/<id>`` (``allow_deleted=true`` finds deleted models)."""
     allow = str(body.data.get("allow_deleted", "")).lower() == "true"
-    return {"model": logged_model_json(await existing(ctx, _model_id(body), allow_deleted=allow),
+    return {"model": logged_model_json(await read(ctx, _model_id(body), allow_deleted=allow),
                                        ctx)}
 
 
@@ -175,8 +199,8 @@ async def finalize_logged_model(ctx: GatewayContext, body: Body) -> dict[str, An
     model = await existing(ctx, model_id)
     await ctx.publish([_event(EventType.LOGGED_MODEL_FINALIZED, model.experiment_id,
                               {"model_id": model_id, "status": status})])
-    return {"model": logged_model_json(replace(model, status=status,
-                                               last_updated_time=now_ms()), ctx)}
+    changed = ctx.logged_models.put(replace(model, status=status, last_updated_time=now_ms()))
+    return {"model": logged_model_json(changed, ctx)}
 
 
 async def set_logged_model_tags(ctx: GatewayContext, body: Body) -> dict[str, Any]:
@@ -186,6 +210,7 @@ async def set_logged_model_tags(ctx: GatewayContext, body: Body) -> dict[str, An
     model = await existing(ctx, model_id)
     await ctx.publish([_event(EventType.LOGGED_MODEL_TAGS_SET, model.experiment_id,
                               {"model_id": model_id, "tags": c}) for c in _chunks(tags)])
+    ctx.logged_models.put(replace(model, tags={**model.tags, **tags}))
     return {}
 
 
@@ -196,6 +221,7 @@ async def delete_logged_model_tag(ctx: GatewayContext, body: Body) -> dict[str, 
     model = await existing(ctx, model_id)
     await ctx.publish([_event(EventType.LOGGED_MODEL_TAG_DELETED, model.experiment_id,
                               {"model_id": model_id, "key": key})])
+    ctx.logged_models.put(replace(model, tags={k: v for k, v in model.tags.items() if k != key}))
     return {}
 
 
@@ -206,6 +232,7 @@ async def log_logged_model_params(ctx: GatewayContext, body: Body) -> dict[str, 
     model = await existing(ctx, model_id)
     await ctx.publish([_event(EventType.LOGGED_MODEL_PARAMS, model.experiment_id,
                               {"model_id": model_id, "params": c}) for c in _chunks(params)])
+    ctx.logged_models.put(replace(model, params={**model.params, **params}))
     return {}
 
 
@@ -215,6 +242,7 @@ async def delete_logged_model(ctx: GatewayContext, body: Body) -> dict[str, Any]
     model = await existing(ctx, model_id)
     await ctx.publish([_event(EventType.LOGGED_MODEL_DELETED, model.experiment_id,
                               {"model_id": model_id})])
+    ctx.logged_models.put(replace(model, lifecycle_stage="deleted"))
     return {}
 
 
@@ -266,6 +294,7 @@ __all__ = [
     "get_logged_model",
     "log_logged_model_params",
     "logged_model_json",
+    "read",
     "search_logged_models",
     "search_query",
 ]

@@ -149,22 +149,32 @@ class Lookup(Protocol):
         ...
 
 
-class KnownModelExperiments:
-    """Experiment of each logged model this gateway wrote or read (bounded, oldest dropped)."""
+class KnownLoggedModels:
+    """Logged models this gateway wrote or read, by id (bounded, oldest dropped).
+
+    Like :class:`KnownRuns`, it spares a lookup (and its read-your-writes wait) for
+    every change after the first: finalizing the model ``log_model`` just created
+    costs no wait for the materializer.
+    """
 
     def __init__(self, capacity: int = 100_000) -> None:
         self._capacity = capacity
-        self._ids: OrderedDict[str, str] = OrderedDict()
+        self._models: OrderedDict[str, KnownLoggedModel] = OrderedDict()
 
-    def get(self, model_id: str) -> str | None:
-        """The model's experiment, if known."""
-        return self._ids.get(model_id)
+    def get(self, model_id: str) -> KnownLoggedModel | None:
+        """The model, if known."""
+        model = self._models.get(model_id)
+        if model is not None:
+            self._models.move_to_end(model_id)
+        return model
 
-    def put(self, model_id: str, experiment_id: str) -> None:
-        """Remember a model's experiment."""
-        self._ids[model_id] = experiment_id
-        while len(self._ids) > self._capacity:
-            self._ids.popitem(last=False)
+    def put(self, model: KnownLoggedModel) -> KnownLoggedModel:
+        """Remember a model (its latest known state)."""
+        self._models[model.model_id] = model
+        self._models.move_to_end(model.model_id)
+        while len(self._models) > self._capacity:
+            self._models.popitem(last=False)
+        return model
 
 
 class KnownRuns:
@@ -193,7 +203,7 @@ class KnownRuns:
 __all__ = [
     "KnownExperiment",
     "KnownLoggedModel",
-    "KnownModelExperiments",
+    "KnownLoggedModels",
     "KnownRun",
     "KnownRuns",
     "KnownVersion",
