@@ -23,7 +23,9 @@ from mlflow.exceptions import MlflowException
 from sklearn.linear_model import LogisticRegression
 from test_gateway_tracking import server
 
+import runstream
 from runstream.config import Settings
+from runstream.sdk.client import RunstreamClient
 
 X = np.array([[0.0, 1.0], [1.0, 0.0], [0.2, 0.9], [0.9, 0.2]])
 Y = np.array([0, 1, 0, 1])
@@ -61,6 +63,12 @@ def test_log_model_loads_registers_and_loads_by_version(url: str) -> None:
     assert [m.model_id for m in listed] == [info.model_id]
     loaded = mlflow.pyfunc.load_model(f"models:/{info.model_id}")
     assert list(loaded.predict(X)) == list(model.predict(X))
+    runstream.configure(client=RunstreamClient(tracking_uri=url, environ={}))
+    try:  # Runstream's SDK loads MLflow 3's models:/m-<id> too
+        by_sdk = runstream.pyfunc.load_model(f"models:/{info.model_id}")
+        assert list(by_sdk.predict(X)) == list(model.predict(X))
+    finally:
+        runstream.configure()
 
     version = mlflow.register_model(f"runs:/{run_id}/model", "gw-logged")
     assert version.version == "1" and version.run_id == run_id

@@ -13,8 +13,9 @@ in MLflow, and either client loads what the other logged. Runstream's part:
 4. With ``registered_model_name``, the model is registered and the version awaited.
 
 Loading accepts ``runs:/<run_id>/<path>``, ``models:/<name>/<version>``,
-``models:/<name>/<stage>``, ``models:/<name>@<alias>`` (resolved by the query
-service), ``s3://bucket/key``, ``file://`` and local folders; the folder is then
+``models:/<name>/<stage>``, ``models:/<name>@<alias>``, MLflow 3's ``models:/m-<id>``
+(resolved by the query service), ``s3://bucket/key``, ``file://`` and local folders;
+the folder is then
 handed to MLflow's loader. Loading unpickles: only load models from sources you
 trust (as with MLflow).
 """
@@ -30,6 +31,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from runstream.core.artifact_uris import from_proxy_uri
 from runstream.errors import NotFoundError, ValidationError
 from runstream.events.limits import check_artifact_path
 from runstream.sdk.artifacts import ArtifactRoot, artifact_dir
@@ -42,6 +44,7 @@ if TYPE_CHECKING:
 # Examples larger than this stay in the folder only; the event carries null.
 _EXAMPLE_EVENT_BYTES = 64 * 1024
 _RUNS_URI = re.compile(r"^runs:/([0-9a-f]{32})/(.+)$")
+_LOGGED_MODEL_URI = re.compile(r"^models:/(m-[0-9a-f]{32})/?$")
 _DOWNLOADS: list[Path] = []
 
 SaveFn = Callable[..., Any]
@@ -175,6 +178,13 @@ def locate(client: RunstreamClient, uri: str, depth: int = 0) -> tuple[ArtifactR
         return client.artifact_root(runs.group(1)), check_artifact_path(runs.group(2).strip("/"))
     if uri.startswith("s3://"):
         return ArtifactRoot.from_uri(uri), ""
+    logged = _LOGGED_MODEL_URI.search(uri)
+    if logged and depth == 0:
+        found = client.session.query().logged_model_uri(logged.group(1))
+        if found is None:
+            raise NotFoundError(f"{uri}: no such logged model")
+        bucket = client.session.endpoints.artifacts_bucket
+        return ArtifactRoot.from_uri(from_proxy_uri(found, bucket)), ""
     if uri.startswith("models:/") and depth == 0:
         resolved = client.resolve_model_uri(uri)
         if resolved is None:
@@ -182,7 +192,8 @@ def locate(client: RunstreamClient, uri: str, depth: int = 0) -> tuple[ArtifactR
         return locate(client, resolved.source, depth + 1)
     raise ValidationError(
         f"cannot load a model from {uri!r}: use runs:/<run_id>/<path>, models:/<name>/<version>, "
-        "models:/<name>/<stage>, models:/<name>@<alias>, s3://... or a local folder"
+        "models:/<name>/<stage>, models:/<name>@<alias>, models:/m-<id>, s3://... or a local "
+        "folder"
     )
 
 

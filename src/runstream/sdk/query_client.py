@@ -186,6 +186,16 @@ class QueryClient:
         except (KeyError, TypeError, ValueError) as exc:
             raise ServiceError(f"{self.base_url}{API}/registry/resolve: bad answer") from exc
 
+    def logged_model_uri(self, model_id: str) -> str | None:
+        """Where an MLflow 3 logged model's files are (as MLflow's REST API shows it)."""
+        body = self._get(f"{MLFLOW_API}/logged-models/{quote(model_id, safe='')}")
+        if body is None:
+            return None
+        try:
+            return str(body["model"]["info"]["artifact_uri"])
+        except (KeyError, TypeError) as exc:
+            raise ServiceError(f"{self.base_url}{MLFLOW_API}/logged-models: bad answer") from exc
+
     def registered_model_exists(self, name: str) -> bool:
         """Whether a registered model exists, through MLflow's REST read endpoint."""
         body = self._get("/api/2.0/mlflow/registered-models/get", params={"name": name})
