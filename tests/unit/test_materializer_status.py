@@ -105,3 +105,34 @@ def test_work_that_ends_before_a_stop_keeps_its_result_and_errors() -> None:
 
     with pytest.raises(ValueError, match="boom"):
         asyncio.run(scenario())
+
+
+def test_after_an_assignment_rows_come_at_once_until_one_carries_the_lag() -> None:
+    lags: list[dict[str, int]] = [{}, {}, {"t:0": 3}]
+
+    def lag() -> dict[str, int]:
+        return lags.pop(0) if len(lags) > 1 else lags[0]
+
+    reporter = StatusReporter("m-1", Stats(), lag, every_s=30.0, idle_every_s=30.0)
+
+    async def scenario() -> list[str]:
+        task = asyncio.create_task(reporter.run())
+        await asyncio.sleep(0.01)
+        assert reporter.take_alone() is None  # idle: nothing due before idle_every_s
+        reporter.report_now()
+        seen = []
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and '"t:0": 3' not in "".join(seen):
+            row = reporter.take_alone()
+            if row is not None:
+                seen.append(row.lag_json)
+            await asyncio.sleep(0.05)
+        extra = reporter.take_alone()  # the lag is known: back to idle_every_s
+        await asyncio.sleep(0.6)
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        assert extra is None and reporter.take_alone() is None
+        return seen
+
+    seen = asyncio.run(scenario())
+    assert seen[-1] == '{"t:0": 3}' and len(seen) >= 2  # rows without the lag came first
