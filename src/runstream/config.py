@@ -80,6 +80,7 @@ class Settings:
     sql_max_rows: int = 10_000
     search_index_max_age_s: float = 2.0
     read_after_timeout_s: float = 5.0
+    read_after_broker: bool = False
     startup_timeout_s: float = 60.0
     auth: bool = False
     admin_username: str = "admin"
@@ -252,6 +253,7 @@ _FIELDS: dict[str, tuple[str, Callable[[str, str], Any]]] = {
         "read_after_timeout_s",
         lambda n, raw: _parse_float(n, raw, 0, 300),
     ),
+    "READ_AFTER_BROKER": ("read_after_broker", _parse_bool),
     "STARTUP_TIMEOUT_S": ("startup_timeout_s", lambda n, raw: _parse_float(n, raw, 1, 3600)),
     "AUTH": ("auth", _parse_bool),
     "ADMIN_USERNAME": ("admin_username", _text),

@@ -56,7 +56,9 @@ def build_gateway(
         topic_registry=settings.topic_registry,
         timeout_s=WRITE_TIMEOUT_S,
     )
-    end_offsets = OwnWritesEndOffsets(broker, publisher.acknowledged)
+    end_offsets = OwnWritesEndOffsets(
+        broker, publisher.acknowledged, with_broker=settings.read_after_broker
+    )
     waiter = ReadAfter(lake_observer(lake), end_offsets, settings.read_after_timeout_s)
     lookup = LakeLookup(settings, lake, waiter)
     store = ObjectStore.from_settings(settings)
