@@ -76,6 +76,7 @@ class Settings:
     token: str = ""
     batch_max_events: int = 5000
     batch_max_ms: int = 500
+    batch_idle_ms: int = 0
     sql_timeout_s: float = 10.0
     sql_max_rows: int = 10_000
     search_index_max_age_s: float = 2.0
@@ -243,6 +244,7 @@ _FIELDS: dict[str, tuple[str, Callable[[str, str], Any]]] = {
     "TOKEN": ("token", _text),
     "BATCH_MAX_EVENTS": ("batch_max_events", lambda n, raw: _parse_int(n, raw, 1, 1_000_000)),
     "BATCH_MAX_MS": ("batch_max_ms", lambda n, raw: _parse_int(n, raw, 10, 600_000)),
+    "BATCH_IDLE_MS": ("batch_idle_ms", lambda n, raw: _parse_int(n, raw, 0, 600_000)),
     "SQL_TIMEOUT_S": ("sql_timeout_s", lambda n, raw: _parse_float(n, raw, 0.1, 3600)),
     "SQL_MAX_ROWS": ("sql_max_rows", lambda n, raw: _parse_int(n, raw, 1, 10_000_000)),
     "SEARCH_INDEX_MAX_AGE_S": (

@@ -217,13 +217,17 @@ class Materializer:
             # record count asked: ask for about as many as fit in the bytes left, or a
             # batch overshoots max_bytes and RSS follows.
             fit = max(1, int((o.max_bytes - size) / self._record_bytes))
+            # Once the batch holds something, a quiet log closes it (``idle_ms``).
+            wait_ms = min(remaining_ms, o.idle_ms) if out and o.idle_ms else remaining_ms
             try:
-                got = await self._consumer.fetch(min(o.max_events - len(out), fit), remaining_ms)
+                got = await self._consumer.fetch(min(o.max_events - len(out), fit), wait_ms)
             except BrokerError as exc:
                 log.warning("fetch failed: %s", exc)
                 await self._stop.sleep(o.retry_min_s)
                 break
             if not got:
+                if out and wait_ms < remaining_ms:
+                    break  # caught up: commit now
                 continue
             fetched = sum(len(r.value or b"") for r in got)
             self._record_bytes = max(1.0, fetched / len(got))
@@ -359,7 +363,8 @@ def run_materializer(
     1. On assignment (start and every rebalance) each partition is positioned at the
        next offset stored in the lake's ``consumer_offsets`` (its beginning if none);
        Kafka's committed offsets are never read.
-    2. A batch closes at ``max_events`` messages, ``max_bytes`` bytes or ``max_ms``.
+    2. A batch closes at ``max_events`` messages, ``max_bytes`` bytes or ``max_ms``, or when
+       no message came for ``idle_ms`` after the last (the log is caught up).
        Records below the position of their partition (already in the lake) and of
        partitions no longer owned are dropped.
     3. One lake transaction opens. It first checks that ``consumer_offsets`` still
