@@ -76,7 +76,7 @@ class Settings:
     token: str = ""
     batch_max_events: int = 5000
     batch_max_ms: int = 500
-    batch_idle_ms: int = 0
+    batch_idle_ms: int = 20
     sql_timeout_s: float = 10.0
     sql_max_rows: int = 10_000
     search_index_max_age_s: float = 2.0

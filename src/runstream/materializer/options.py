@@ -24,7 +24,9 @@ class MaterializerOptions:
         max_ms: a batch closes this long after its first fetch.
         idle_ms: a batch also closes when no message came for this long after the
             last one (the log is caught up: commit now rather than wait for
-            ``max_ms``); 0 turns it off.
+            ``max_ms``); 0 turns it off. Measured (quick benchmark, 2,000 points/s):
+            freshness p50/p99 885/1,217 ms with it off, 679/912 ms at 20 ms; backlog
+            drain and files per hour unchanged (``benchmarks.materialize_throughput``).
         max_bytes: a batch closes at this many message bytes (keeps RSS bounded
             when every message carries thousands of metric points). Measured on
             the throughput benchmark (2 cores, 1,000 points per message): 16 MiB
