@@ -50,8 +50,16 @@ class Producer(Protocol):
 
 
 def _text(raw: bytes | str, limit: int) -> tuple[str, bool]:
-    text = raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else raw
-    return (text[:limit], True) if len(text) > limit else (text, False)
+    """At most ``limit`` characters of ``raw``, and whether anything was cut.
+
+    Bytes are cut before decoding (a character is at most 4 bytes), so an 8 MB body
+    costs no more than a short one on the event loop.
+    """
+    cut = False
+    if isinstance(raw, bytes):
+        cut = len(raw) > 4 * limit
+        raw = raw[: 4 * limit].decode("utf-8", errors="replace")
+    return (raw[:limit], True) if len(raw) > limit else (raw, cut)
 
 
 def to_record(offered: dict[str, Any], served_at: int) -> dict[str, Any]:
