@@ -26,32 +26,40 @@ MAX_KEYS = 100
 MAX_SERIES = 1000
 
 
-class HistoryIn(BaseModel):
-    """Histories of every (run, key) pair, each downsampled to ``max_points``."""
+class _SeriesIn(BaseModel):
+    """Which series a history request reads: runs x keys, x axis, step range."""
 
     run_ids: list[str] = Field(min_length=1, max_length=MAX_RUNS)
     keys: list[str] = Field(min_length=1, max_length=MAX_KEYS)
-    max_points: int = Field(default=1000, ge=MIN_POINTS, le=MAX_POINTS)
     x_axis: XAxis = XAxis.STEP
     min_step: int | None = Field(default=None, ge=-(2**63), lt=2**63)
     max_step: int | None = Field(default=None, ge=-(2**63), lt=2**63)
 
     @model_validator(mode="after")
-    def _not_too_many(self) -> HistoryIn:
+    def _not_too_many(self) -> _SeriesIn:
         if len(self.run_ids) * len(self.keys) > MAX_SERIES:
             raise ValueError(f"at most {MAX_SERIES} series (runs x keys) per request")
         return self
 
-    def request(self) -> HistoryRequest:
-        """The reader's request."""
+    def _request(self, max_points: int) -> HistoryRequest:
         return HistoryRequest(
             tuple(dict.fromkeys(self.run_ids)),
             tuple(dict.fromkeys(self.keys)),
-            self.max_points,
+            max_points,
             self.x_axis,
             self.min_step,
             self.max_step,
         )
+
+
+class HistoryIn(_SeriesIn):
+    """Histories of every (run, key) pair, each downsampled to ``max_points``."""
+
+    max_points: int = Field(default=1000, ge=MIN_POINTS, le=MAX_POINTS)
+
+    def request(self) -> HistoryRequest:
+        """The reader's request."""
+        return self._request(self.max_points)
 
 
 @router.post("/api/v1/metrics/history", response_model=HistoriesResponse, summary="Histories")
@@ -91,32 +99,14 @@ def get_history(
     return HISTORIES.response(HistoriesResponse.read(found, session.snapshot_id))
 
 
-class ColumnsIn(BaseModel):
+class ColumnsIn(_SeriesIn):
     """Histories as columns: every point (no ``max_points``) or downsampled to it."""
 
-    run_ids: list[str] = Field(min_length=1, max_length=MAX_RUNS)
-    keys: list[str] = Field(min_length=1, max_length=MAX_KEYS)
     max_points: int | None = Field(default=None, ge=MIN_POINTS, le=MAX_POINTS)
-    x_axis: XAxis = XAxis.STEP
-    min_step: int | None = Field(default=None, ge=-(2**63), lt=2**63)
-    max_step: int | None = Field(default=None, ge=-(2**63), lt=2**63)
-
-    @model_validator(mode="after")
-    def _not_too_many(self) -> ColumnsIn:
-        if len(self.run_ids) * len(self.keys) > MAX_SERIES:
-            raise ValueError(f"at most {MAX_SERIES} series (runs x keys) per request")
-        return self
 
     def request(self) -> HistoryRequest:
         """The reader's request (``max_points`` only matters when downsampling)."""
-        return HistoryRequest(
-            tuple(dict.fromkeys(self.run_ids)),
-            tuple(dict.fromkeys(self.keys)),
-            self.max_points or MAX_POINTS,
-            self.x_axis,
-            self.min_step,
-            self.max_step,
-        )
+        return self._request(self.max_points or MAX_POINTS)
 
 
 def _columns(request: Request, session: SessionDep, body: ColumnsIn) -> Response:
