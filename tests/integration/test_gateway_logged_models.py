@@ -8,7 +8,6 @@ and ``models:/<name>/<version>`` load it back.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from collections.abc import Iterator
 
@@ -16,12 +15,11 @@ import httpx
 import mlflow
 import numpy as np
 import pytest
-from materializer_support import materializer
 from mlflow import MlflowClient
 from mlflow.entities import LoggedModelOutput, LoggedModelStatus
 from mlflow.exceptions import MlflowException
 from sklearn.linear_model import LogisticRegression
-from test_gateway_tracking import server
+from test_gateway_tracking import mlflow_pointed_at_gateway
 
 import runstream
 from runstream.config import Settings
@@ -33,18 +31,8 @@ Y = np.array([0, 1, 0, 1])
 
 @pytest.fixture(scope="module")
 def url(stack_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    from test_query_helpers import per_test_settings
-
-    from runstream.kafka.admin import ensure_topics
-
-    settings = per_test_settings(stack_settings, tmp_path_factory.mktemp("logged-models"))
-    settings = dataclasses.replace(settings, read_after_timeout_s=30.0)
-    ensure_topics(settings)
-    with materializer(settings), server(settings) as base, pytest.MonkeyPatch.context() as mp:
-        mp.setenv("MLFLOW_TRACKING_URI", base)
-        mp.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
-        mp.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "120")
-        mlflow.set_tracking_uri(base)
+    home = tmp_path_factory.mktemp("logged-models")
+    with mlflow_pointed_at_gateway(stack_settings, home) as base:
         yield base
 
 

@@ -50,13 +50,14 @@ def server(settings: Settings, role: Role = "all") -> Iterator[str]:
         thread.join(10)
 
 
-@pytest.fixture(scope="module")
-def url(stack_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+@contextmanager
+def mlflow_pointed_at_gateway(stack_settings: Settings, home: Path) -> Iterator[str]:
+    """A materializer and a server on fresh topics, and MLflow's client pointed at them."""
     from test_query_helpers import per_test_settings
 
     from runstream.kafka.admin import ensure_topics
 
-    settings = per_test_settings(stack_settings, tmp_path_factory.mktemp("gateway"))
+    settings = per_test_settings(stack_settings, home)
     # A cold materializer takes seconds to join its group on a busy machine.
     settings = dataclasses.replace(settings, read_after_timeout_s=30.0)
     ensure_topics(settings)
@@ -66,6 +67,12 @@ def url(stack_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> I
         # Longer than the gateway's wait for a version number (30 s).
         mp.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "120")
         mlflow.set_tracking_uri(base)
+        yield base
+
+
+@pytest.fixture(scope="module")
+def url(stack_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with mlflow_pointed_at_gateway(stack_settings, tmp_path_factory.mktemp("gateway")) as base:
         yield base
 
 

@@ -9,16 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import httpx
-import uvicorn
 from materializer_support import materializer, wait_for
-from test_query_helpers import free_port
+from test_gateway_tracking import server
 
 from runstream.config import Settings
 from runstream.core.positions import (
@@ -29,30 +25,12 @@ from runstream.core.positions import (
 )
 from runstream.events import EventType, encode, event_key, make_event, new_run_id
 from runstream.kafka.producer import KafkaEventProducer, OutgoingMessage, SendFailure
-from runstream.server import build_app
 
 NOW = int(time.time() * 1000)
 # Longer than any wait below (the materializer's first join takes seconds).
 http = httpx.Client(timeout=30.0)
 
 
-@contextmanager
-def server(settings: Settings) -> Iterator[str]:
-    """The app of ``runstream serve`` in a uvicorn thread."""
-    port = free_port()
-    config = uvicorn.Config(build_app(settings), host="127.0.0.1", port=port, log_level="warning")
-    srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not srv.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "uvicorn did not start"
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        srv.should_exit = True
-        thread.join(10)
 
 
 def run_events(experiment_id: str, run_id: str, loss: float) -> list[Any]:
