@@ -161,6 +161,7 @@ _BODIES: Final[dict[EventType, dict[str, Any]]] = {
     EventType.LOGGED_MODEL_DELETED: {"model_id": MODEL_ID},
     EventType.REGISTRY_MODEL_CREATED: {"description": "churn model", "tags": {"team": "growth"}},
     EventType.REGISTRY_MODEL_DELETED: {},
+    EventType.REGISTRY_MODEL_RENAMED: {"old_name": "churn-model"},
     EventType.REGISTRY_VERSION_REQUESTED: {
         "request_id": REQUEST_ID,
         "source": f"runs:/{RUN_ID}/model",
@@ -736,6 +737,15 @@ def _specific_invalid() -> list[InvalidSample]:
             with_body(
                 t.REGISTRY_MODEL_CREATED, tags={"a": "x" * (L.registry_tag_value_length + 1)}
             ),
+            "limit",
+        ),
+        bad(
+            "model_renamed: old name with a slash",
+            with_body(t.REGISTRY_MODEL_RENAMED, old_name="a/b"),
+        ),
+        bad(
+            "model_renamed: old name over the limit",
+            with_body(t.REGISTRY_MODEL_RENAMED, old_name="m" * (L.model_name_length + 1)),
             "limit",
         ),
         bad(

@@ -40,6 +40,7 @@ class EventType(StrEnum):
     LOGGED_MODEL_DELETED = "logged_model.deleted"
     REGISTRY_MODEL_CREATED = "registry.model_created"
     REGISTRY_MODEL_DELETED = "registry.model_deleted"
+    REGISTRY_MODEL_RENAMED = "registry.model_renamed"
     REGISTRY_VERSION_REQUESTED = "registry.version_requested"
     REGISTRY_STAGE_CHANGED = "registry.stage_changed"
     REGISTRY_ALIAS_SET = "registry.alias_set"

@@ -3,7 +3,8 @@
 Registry events are keyed by model name, so one partition orders all the changes
 of one registered model; version numbers are assigned by the materializer in
 that order, which is why ``registry.version_requested`` carries a ``request_id``
-and no number.
+and no number. ``registry.model_renamed`` is keyed by the model's new name, so the
+changes made under that name after the rename follow it in one partition.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from runstream.events.fields import (
     Alias,
     Bool,
     Description,
+    ModelName,
     RegistryTags,
     RegistryTagValue,
     RequestId,
@@ -33,6 +35,7 @@ __all__ = [
     "RegistryDescriptionSetBody",
     "RegistryModelCreatedBody",
     "RegistryModelDeletedBody",
+    "RegistryModelRenamedBody",
     "RegistryModelTagDeletedBody",
     "RegistryModelTagSetBody",
     "RegistryStageChangedBody",
@@ -55,6 +58,16 @@ class RegistryModelDeletedBody(EventBody):
     """``registry.model_deleted``: deletes the registered model and its versions."""
 
     event_type: ClassVar[EventType] = EventType.REGISTRY_MODEL_DELETED
+
+
+class RegistryModelRenamedBody(EventBody):
+    """``registry.model_renamed``: the model ``old_name`` takes the envelope's model name.
+
+    Its versions, tags, aliases and stage history go with it; the old name is free.
+    """
+
+    event_type: ClassVar[EventType] = EventType.REGISTRY_MODEL_RENAMED
+    old_name: ModelName
 
 
 class RegistryVersionRequestedBody(EventBody):
