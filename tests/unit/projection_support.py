@@ -1,7 +1,7 @@
 """Helpers for projection tests: event builders and an in-memory lake.
 
 ``MemoryLake`` applies :class:`BatchResult` objects the way the lake writer does
-(purges, then upserts by key, then appends) and serves state views, so tests can
+(model moves in order, then upserts by key, then appends) and serves state views, so tests can
 check that splitting a stream into batches never changes the outcome.
 """
 
@@ -14,7 +14,7 @@ from typing import Any
 from runstream.core.metrics import LatestMetric, fold_latest
 from runstream.core.projection import BatchResult, Delivered, reduce_batch, state_keys
 from runstream.core.rows import ExperimentRow, LoggedModelRow, ModelRow, RunRow, VersionRow
-from runstream.core.working import StateView
+from runstream.core.working import PURGED_ON_MODEL_DELETE, RENAMED_WITH_MODEL, StateView
 from runstream.events import Envelope, EventType, encode, make_event, new_run_id
 
 ROOT = "s3://artifacts"
@@ -116,10 +116,22 @@ class MemoryLake:
         )
 
     def apply(self, result: BatchResult) -> None:
-        for table, names in result.purges.items():
-            rows = self.tables[table]
-            for key in [k for k in rows if k[0] in names]:
-                del rows[key]
+        for move in result.model_moves:
+            if move.new_name is None:
+                for table in PURGED_ON_MODEL_DELETE:
+                    rows = self.tables[table]
+                    for key in [k for k in rows if k[0] == move.name]:
+                        del rows[key]
+                continue
+            for table in RENAMED_WITH_MODEL:
+                new = move.new_name
+                if table == "stage_transitions":
+                    history = self.appends[table]
+                    history[:] = [(new, *r[1:]) if r[0] == move.name else r for r in history]
+                    continue
+                rows = self.tables[table]
+                for key in [k for k in rows if k[0] == move.name]:
+                    rows[(new, *key[1:])] = (new, *rows.pop(key)[1:])
         for table, changes in result.upserts.items():
             for key, row in changes.items():
                 if row is None:

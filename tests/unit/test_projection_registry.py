@@ -1,11 +1,15 @@
-"""The reducer on registry events: numbering, stages, aliases, deletes."""
+"""The reducer on registry events: numbering, stages, aliases, deletes, renames."""
 
 from __future__ import annotations
 
+import random
 import uuid
+from typing import Any
 
-from projection_support import MemoryLake, deliver, reg
+from projection_support import MemoryLake, deliver, ev, reg
 
+from runstream.core.working import ModelMove
+from runstream.events import Envelope
 from runstream.events import EventType as T
 
 
@@ -118,7 +122,7 @@ def test_a_deleted_model_loses_its_versions_and_starts_again_at_one() -> None:
         )
     )
     assert [r.reason for r in result.rejections] == ["unknown_model"]
-    assert result.purges["model_versions"] == {"m"}
+    assert result.model_moves == [ModelMove("m")]
     assert list(lake.tables["model_versions"]) == [("m", 1)]
     assert lake.tables["registered_model_aliases"] == {}
     assert lake.tables["model_version_tags"] == {}
@@ -149,3 +153,131 @@ def test_descriptions_and_tags_of_models_and_versions() -> None:
     assert version is not None and version[7] == "v1 d"
     assert lake.row("model_version_tags", "m", 1, "k") is None
     assert lake.row("registered_model_tags", "m", "k") == ("m", "k", "v")
+
+
+def _filled(lake: MemoryLake, name: str) -> None:
+    """A model with two versions, tags on both levels, an alias and a stage change."""
+    lake.feed(
+        deliver(
+            reg(T.REGISTRY_MODEL_CREATED, name, description="d", tags={"team": "a"}),
+            _request(name),  # type: ignore[arg-type]
+            _request(name),  # type: ignore[arg-type]
+            reg(T.REGISTRY_VERSION_TAG_SET, name, version=2, key="ok", value="yes"),
+            reg(T.REGISTRY_ALIAS_SET, name, alias="champion", version=2),
+            reg(T.REGISTRY_STAGE_CHANGED, name, version=2, stage="Production",
+                archive_existing_versions=False),
+        )
+    )
+
+
+def _rows_of(lake: MemoryLake, name: str) -> dict[str, list[tuple[Any, ...]]]:
+    tables = ("model_versions", "model_version_tags", "registered_model_tags",
+              "registered_model_aliases")
+    out = {t: sorted(r[1:] for k, r in lake.tables[t].items() if k[0] == name) for t in tables}
+    out["stage_transitions"] = [r[1:4] for r in lake.appends["stage_transitions"] if r[0] == name]
+    return out
+
+
+def test_a_renamed_model_takes_its_versions_tags_aliases_and_history() -> None:
+    lake = MemoryLake()
+    _filled(lake, "old")
+    before = _rows_of(lake, "old")
+    created = lake.row("registered_models", "old")
+    assert created is not None
+    later = created[3] + 60_000
+    renamed = ev(T.REGISTRY_MODEL_RENAMED, {"old_name": "old"}, model_name="new", produced_at=later)
+    result = lake.feed(deliver(renamed))
+    assert result.rejections == [] and result.model_moves == [ModelMove("old", "new")]
+    moved = _rows_of(lake, "new")
+    # Versions keep everything but their name and update time.
+    assert [r[:6] for r in moved.pop("model_versions")] == [
+        r[:6] for r in before.pop("model_versions")
+    ]
+    assert moved == before and moved["registered_model_aliases"] == [("champion", 2)]
+    assert _rows_of(lake, "old") == {t: [] for t in moved} | {"model_versions": []}
+    old, new = lake.row("registered_models", "old"), lake.row("registered_models", "new")
+    assert old is not None and new is not None
+    assert old[4] is True and new[4] is False and new[1] == "d"
+    assert (new[2], new[3]) == (created[2], later)  # created before, updated by the rename
+    assert {r[9] for r in lake.tables["model_versions"].values()} == {later}
+    # The old name is free; the new one numbers on from 3.
+    lake.feed(deliver(reg(T.REGISTRY_MODEL_CREATED, "old"), _request("old"), _request("new")))  # type: ignore[arg-type]
+    assert sorted(k for k in lake.tables["model_versions"]) == [
+        ("new", 1), ("new", 2), ("new", 3), ("old", 1)
+    ]
+
+
+def test_a_rename_needs_a_live_model_and_a_free_name() -> None:
+    lake = MemoryLake()
+    _filled(lake, "a")
+    _filled(lake, "b")
+    result = lake.feed(
+        deliver(
+            reg(T.REGISTRY_MODEL_RENAMED, "b", old_name="a"),  # taken
+            reg(T.REGISTRY_MODEL_RENAMED, "c", old_name="nope"),  # unknown
+            reg(T.REGISTRY_MODEL_RENAMED, "a", old_name="a"),  # itself: taken too
+            reg(T.REGISTRY_MODEL_DELETED, "b"),
+            reg(T.REGISTRY_MODEL_RENAMED, "b", old_name="a"),  # a deleted name is free
+            reg(T.REGISTRY_MODEL_TAG_SET, "a", key="k", value="v"),  # gone
+        )
+    )
+    assert [r.reason for r in result.rejections] == [
+        "model_exists", "unknown_model", "model_exists", "unknown_model"
+    ]
+    assert _rows_of(lake, "b")["registered_model_aliases"] == [("champion", 2)]
+    assert [r for r in lake.appends["stage_transitions"] if r[0] == "a"] == []
+
+
+def _registry_stream(seed: int) -> list[Envelope[Any]]:
+    """Random changes of three names: creates, deletes, renames, versions, tags, aliases."""
+    rng = random.Random(seed)
+    names = ("a", "b", "c")
+    out: list[Envelope[Any]] = []
+    for _ in range(400):
+        name, other = rng.sample(names, 2)
+        roll = rng.random()
+        if roll < 0.08:
+            out.append(reg(T.REGISTRY_MODEL_CREATED, name, tags={"t": str(rng.random())}))
+        elif roll < 0.14:
+            out.append(reg(T.REGISTRY_MODEL_DELETED, name))
+        elif roll < 0.3:
+            out.append(reg(T.REGISTRY_MODEL_RENAMED, name, old_name=other))
+        elif roll < 0.45:
+            out.append(_request(name))  # type: ignore[arg-type]
+        elif roll < 0.6:
+            key = rng.choice("kl")
+            if rng.random() < 0.7:
+                out.append(reg(T.REGISTRY_MODEL_TAG_SET, name, key=key, value=str(rng.random())))
+            else:
+                out.append(reg(T.REGISTRY_MODEL_TAG_DELETED, name, key=key))
+        elif roll < 0.75:
+            version, key = rng.randrange(1, 4), rng.choice("kl")
+            out.append(reg(T.REGISTRY_VERSION_TAG_SET, name, version=version, key=key,
+                           value=str(rng.random())))
+        elif roll < 0.85:
+            out.append(reg(T.REGISTRY_ALIAS_SET, name, alias=rng.choice(["x", "y"]),
+                           version=rng.randrange(1, 4)))
+        else:
+            out.append(reg(T.REGISTRY_STAGE_CHANGED, name, version=rng.randrange(1, 4),
+                           stage=rng.choice(["Staging", "Production"]),
+                           archive_existing_versions=rng.random() < 0.5))
+    return out
+
+
+def test_renames_and_deletes_give_the_same_lake_in_any_cut_into_batches() -> None:
+    for seed in range(6):
+        delivered = deliver(*_registry_stream(seed))
+        whole = MemoryLake()
+        reference = whole.feed(delivered)
+        renamed = [d for d in reference.accepted if d.event.type is T.REGISTRY_MODEL_RENAMED]
+        assert len(renamed) > 10
+        rng = random.Random(seed)
+        for _ in range(4):
+            lake, rejected, at = MemoryLake(), 0, 0
+            while at < len(delivered):
+                size = rng.randrange(1, 30)
+                rejected += len(lake.feed(delivered[at : at + size]).rejections)
+                at += size
+            assert rejected == len(reference.rejections)
+            assert dict(lake.tables) == dict(whole.tables)
+            assert dict(lake.appends) == dict(whole.appends)

@@ -5,7 +5,8 @@ topic gives every version the same number. Each handler applies one event whole,
 or raises :class:`~runstream.core.working.EventRejectedError` before changing
 anything. A deleted model keeps its row (``deleted = true``, so the API can say it
 is gone) while its versions, tags and aliases are removed, as MLflow removes them;
-creating the model again starts from version 1.
+creating the model again starts from version 1. A renamed model takes everything
+it holds to its new name; the old name is left as a deleted model, free again.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from runstream.events.registry_bodies import (
     RegistryDescriptionSetBody,
     RegistryModelCreatedBody,
     RegistryModelDeletedBody,
+    RegistryModelRenamedBody,
     RegistryModelTagDeletedBody,
     RegistryModelTagSetBody,
     RegistryStageChangedBody,
@@ -74,6 +76,16 @@ def model_deleted(w: Working, env: Envelope[RegistryModelDeletedBody]) -> None:
     model.deleted = True
     _touch_model(w, model.name, env.produced_at)
     w.purge_model(model.name)
+
+
+def model_renamed(w: Working, env: Envelope[RegistryModelRenamedBody]) -> None:
+    """``registry.model_renamed``: a live model takes a name no live model has."""
+    new, old = _name(env), env.body.old_name
+    w.live_model(old)
+    taken = w.models.get(new)
+    if taken is not None and not taken.deleted:
+        raise EventRejectedError(Reason.MODEL_EXISTS, f"registered model {new!r} already exists")
+    w.rename_model(old, new, env.produced_at)
 
 
 def version_requested(w: Working, env: Envelope[RegistryVersionRequestedBody]) -> None:
@@ -206,6 +218,7 @@ def version_deleted(w: Working, env: Envelope[RegistryVersionDeletedBody]) -> No
 HANDLERS: dict[EventType, Handler] = {
     EventType.REGISTRY_MODEL_CREATED: model_created,
     EventType.REGISTRY_MODEL_DELETED: model_deleted,
+    EventType.REGISTRY_MODEL_RENAMED: model_renamed,
     EventType.REGISTRY_VERSION_REQUESTED: version_requested,
     EventType.REGISTRY_STAGE_CHANGED: stage_changed,
     EventType.REGISTRY_ALIAS_SET: alias_set,

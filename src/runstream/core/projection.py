@@ -31,7 +31,15 @@ from runstream.core import (
     project_tracking,
 )
 from runstream.core.rows import MetricBlock, PointColumns
-from runstream.core.working import EventRejectedError, Key, Reason, Row, StateView, Working
+from runstream.core.working import (
+    EventRejectedError,
+    Key,
+    ModelMove,
+    Reason,
+    Row,
+    StateView,
+    Working,
+)
 from runstream.errors import InvalidTransitionError
 from runstream.events import Envelope, EventType
 
@@ -103,7 +111,8 @@ class StateKeys:
         param_run_ids: runs whose existing params are needed (they log params).
         experiment_ids: experiments the batch refers to (run.started included).
         experiment_names: names the batch gives experiments (uniqueness checks).
-        model_names: registered models the batch refers to (with all their versions).
+        model_names: registered models the batch refers to (with all their versions;
+            a rename refers to both names).
         event_ids: every event id of the batch (duplicate check against the lake).
         logged_model_ids: MLflow 3 logged models the batch changes.
     """
@@ -140,6 +149,8 @@ def state_keys(events: Sequence[Delivered]) -> StateKeys:
                 names.add(env.body.name)
         if env.model_name is not None:
             models.add(env.model_name)
+            if env.type is EventType.REGISTRY_MODEL_RENAMED:
+                models.add(env.body.old_name)
     return StateKeys(
         run_ids=frozenset(runs),
         param_run_ids=frozenset(param_runs),
@@ -157,7 +168,8 @@ class BatchResult:
 
     Attributes:
         upserts: per table, the final row of every changed key (None: delete it).
-        purges: per registry table, model names whose rows are all deleted first.
+        model_moves: models whose registry rows are deleted or renamed, in log order,
+            before the upserts (``core.working.ModelMove``).
         appends: per append-only table (``stage_transitions``), rows to add.
         metric_blocks: metric points, columnar, for ``metrics`` and ``latest_metrics``.
         accepted: events to archive in ``events``, in log order.
@@ -166,7 +178,7 @@ class BatchResult:
     """
 
     upserts: dict[str, dict[Key, Row | None]] = field(default_factory=dict)
-    purges: dict[str, set[str]] = field(default_factory=dict)
+    model_moves: list[ModelMove] = field(default_factory=list)
     appends: dict[str, list[Row]] = field(default_factory=dict)
     metric_blocks: list[MetricBlock] = field(default_factory=list)
     accepted: list[Delivered] = field(default_factory=list)
@@ -238,7 +250,7 @@ def reduce_batch(
         seen.add(env.event_id)
         result.accepted.append(d)
     result.upserts = w.changes()
-    result.purges = {t: names for t, names in w.purges.items() if names}
+    result.model_moves = w.moves
     result.appends = {t: rows for t, rows in w.appends.items() if rows}
     result.metric_blocks = w.blocks
     return result
@@ -247,6 +259,7 @@ def reduce_batch(
 __all__ = [
     "BatchResult",
     "Delivered",
+    "ModelMove",
     "Reason",
     "Rejection",
     "StateKeys",

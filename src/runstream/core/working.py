@@ -2,15 +2,17 @@
 
 The reducer copies the rows it was given, applies events one by one, and records
 what changed per table. At the end, :meth:`Working.changes` returns the final row
-of every changed key (None for a deleted one), the model names whose registry rows
-were purged, and the rows to append. The lake writer applies these in that order:
-purges, then deletes and upserts by key, then appends.
+of every changed key (None for a deleted one); :attr:`Working.moves` holds the
+models whose registry rows were purged or renamed, in log order, and
+:attr:`Working.appends` the rows to append. The lake writer applies these in that
+order: moves (one after the other), then deletes and upserts by key, then appends.
+The changes pending in the batch already carry the names the moves give them.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
@@ -112,6 +114,22 @@ PURGED_ON_MODEL_DELETE = (
     "registered_model_aliases",
     "registered_model_tags",
 )
+# A renamed model takes its stage history along; a deleted one leaves it.
+RENAMED_WITH_MODEL = (*PURGED_ON_MODEL_DELETE, "stage_transitions")
+
+
+@dataclass(frozen=True, slots=True)
+class ModelMove:
+    """A change to every lake row of one model in the registry tables, keyed by name first.
+
+    Attributes:
+        name: the model whose rows move.
+        new_name: the name the rows take (a rename, tables ``RENAMED_WITH_MODEL``), or
+            None: the rows are deleted (a purge, tables ``PURGED_ON_MODEL_DELETE``).
+    """
+
+    name: str
+    new_name: str | None = None
 
 
 class Working:
@@ -129,7 +147,7 @@ class Working:
         self.dirty: dict[str, set[Key]] = defaultdict(set)
         self.kv: dict[str, dict[Key, Row | None]] = defaultdict(dict)
         self.appends: dict[str, list[Row]] = defaultdict(list)
-        self.purges: dict[str, set[str]] = defaultdict(set)
+        self.moves: list[ModelMove] = []
         self.blocks: list[MetricBlock] = []
 
     # -- lookups that reject -------------------------------------------------------
@@ -181,8 +199,8 @@ class Working:
 
     def purge_model(self, name: str) -> None:
         """Remove every version, tag and alias of a model (MLflow deletes them for good)."""
+        self.moves.append(ModelMove(name))
         for table in PURGED_ON_MODEL_DELETE:
-            self.purges[table].add(name)
             pending = self.kv.get(table, {})
             for key in [k for k in pending if k[0] == name]:
                 del pending[key]
@@ -191,6 +209,37 @@ class Working:
         self.dirty["model_versions"] = {k for k in self.dirty["model_versions"] if k[0] != name}
         for key in [k for k in self.aliases if k[0] == name]:
             del self.aliases[key]
+
+    def rename_model(self, old: str, new: str, at: int) -> None:
+        """Move a model and every version, tag, alias and stage change of it to ``new``.
+
+        The model keeps its creation time; it and its versions are updated at ``at``
+        (as MLflow's store does). ``old`` is left as a deleted model, so the name is
+        free again; the lake's rows follow in the writer (:class:`ModelMove`).
+        """
+        model = self.models[old]
+        self.models[new] = replace(model, name=new, last_updated_time=at, deleted=False)
+        model.deleted = True
+        model.last_updated_time = at
+        self.touch("registered_models", (old,))
+        self.touch("registered_models", (new,))
+        self.moves.append(ModelMove(old, new))
+        for name, number in [k for k in self.versions if k[0] == old]:
+            version = self.versions.pop((name, number))
+            version.name = new
+            version.last_updated_time = at
+            self.versions[(new, number)] = version
+            self.touch("model_versions", (new, number))
+        self.dirty["model_versions"] = {k for k in self.dirty["model_versions"] if k[0] != old}
+        for name, alias in [k for k in self.aliases if k[0] == old]:
+            self.aliases[(new, alias)] = self.aliases.pop((name, alias))
+        for table in PURGED_ON_MODEL_DELETE:
+            pending = self.kv.get(table, {})
+            for key in [k for k in pending if k[0] == old]:
+                row = pending.pop(key)
+                pending[(new, *key[1:])] = None if row is None else (new, *row[1:])
+        transitions = self.appends["stage_transitions"]
+        transitions[:] = [(new, *r[1:]) if r[0] == old else r for r in transitions]
 
     def changes(self) -> dict[str, dict[Key, Row | None]]:
         """Return the final row (None: deleted) of every changed key, per table."""
@@ -214,7 +263,9 @@ class Working:
 __all__ = [
     "KV_TABLES",
     "PURGED_ON_MODEL_DELETE",
+    "RENAMED_WITH_MODEL",
     "EventRejectedError",
+    "ModelMove",
     "Reason",
     "StateView",
     "Working",

@@ -10,6 +10,7 @@ at all. Rows travel as Arrow tables, never row by row.
 from __future__ import annotations
 
 import contextlib
+import itertools
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -29,7 +30,12 @@ from runstream.core.rows import (
     VersionRow,
 )
 from runstream.core.stored_ids import NO_EVENT_ID, StoredPosition
-from runstream.core.working import StateView
+from runstream.core.working import (
+    PURGED_ON_MODEL_DELETE,
+    RENAMED_WITH_MODEL,
+    ModelMove,
+    StateView,
+)
 from runstream.errors import LakeConflictError, LakeError
 from runstream.events.records import TopicPartition
 from runstream.lake.connection import CATALOG, INLINING_ROW_LIMIT, INLINING_SETTING, Lake
@@ -323,9 +329,7 @@ class LakeWriter:
             Number of rows written (metric points included, raw events excluded).
         """
         written = 0
-        for table, names in result.purges.items():
-            with self._values(names) as view:
-                self._exec(f"DELETE FROM {CATALOG}.{table} WHERE name IN (SELECT v FROM {view})")
+        self._move_models(result.model_moves)
         for table, changes in result.upserts.items():
             written += self._upsert(TABLES_BY_NAME[table], changes)
         for table, rows in result.appends.items():
@@ -343,6 +347,26 @@ class LakeWriter:
         return written
 
     # -- helpers -----------------------------------------------------------------------------
+
+    def _move_models(self, moves: Sequence[ModelMove]) -> None:
+        """Purge and rename models' registry rows in log order (before any upsert).
+
+        Consecutive purges go in one statement per table; a rename is one per table.
+        """
+        for is_purge, group in itertools.groupby(moves, key=lambda m: m.new_name is None):
+            if is_purge:
+                with self._values({m.name for m in group}) as view:
+                    for table in PURGED_ON_MODEL_DELETE:
+                        self._exec(
+                            f"DELETE FROM {CATALOG}.{table} WHERE name IN (SELECT v FROM {view})"
+                        )
+                continue
+            for move in group:
+                for table in RENAMED_WITH_MODEL:
+                    self._exec(
+                        f"UPDATE {CATALOG}.{table} SET name = ? WHERE name = ?",
+                        [move.new_name, move.name],
+                    )
 
     def _exec(self, sql: str, params: Sequence[Any] | None = None) -> None:
         try:
