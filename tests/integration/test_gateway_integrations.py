@@ -22,6 +22,7 @@ import mlflow
 import pandas as pd
 import pytest
 from mlflow import MlflowClient
+from mlflow.exceptions import MlflowException
 from test_gateway_tracking import mlflow_pointed_at_gateway
 
 from runstream.config import Settings
@@ -229,6 +230,61 @@ def test_custom_pyfunc_through_registry_stage_and_alias(url: str, tmp_path: Path
     resolved = native.json()
     assert (resolved["version"], resolved["current_stage"]) == (1, "Production")
     assert resolved["run_id"] == run.info.run_id
+
+
+def test_renaming_a_registered_model_keeps_its_versions_tags_and_aliases(url: str) -> None:
+    client = MlflowClient()
+    mlflow.set_experiment("integrations-rename")
+    with mlflow.start_run() as run:
+        mlflow.log_text("weights", "model/weights.txt")
+    source = f"{run.info.artifact_uri}/model"
+    client.create_registered_model("churn", tags={"team": "growth"}, description="first")
+    for _ in range(2):
+        client.create_model_version("churn", source, run.info.run_id)
+    client.set_model_version_tag("churn", "1", "validated", "yes")
+    client.transition_model_version_stage("churn", "2", "Production")
+    client.set_registered_model_alias("churn", "champion", "2")
+    client.create_registered_model("taken")
+
+    client.rename_registered_model("churn", "churn-v2")
+    model = client.get_registered_model("churn-v2")
+    assert (model.description, model.tags, model.aliases) == (
+        "first",
+        {"team": "growth"},
+        {"champion": "2"},
+    )
+    assert [(v.version, v.current_stage) for v in model.latest_versions] == [
+        ("1", "None"),
+        ("2", "Production"),
+    ]
+    assert client.get_model_version("churn-v2", "1").tags == {"validated": "yes"}
+    assert client.get_model_version_by_alias("churn-v2", "champion").version == "2"
+    assert client.get_model_version("churn-v2", "2").run_id == run.info.run_id
+    with pytest.raises(MlflowException) as gone:
+        client.get_registered_model("churn")
+    assert gone.value.error_code == "RESOURCE_DOES_NOT_EXIST"
+    names = {m.name for m in client.search_registered_models("name LIKE 'churn%'")}
+    assert names == {"churn-v2"}
+    # Numbering goes on under the new name; the old name is free again.
+    assert client.create_model_version("churn-v2", source, run.info.run_id).version == "3"
+    client.create_registered_model("churn")
+    assert client.create_model_version("churn", source, run.info.run_id).version == "1"
+
+    with pytest.raises(MlflowException) as taken:
+        client.rename_registered_model("churn-v2", "taken")
+    assert taken.value.error_code == "RESOURCE_ALREADY_EXISTS"
+    with pytest.raises(MlflowException) as missing:
+        client.rename_registered_model("no-such-model", "other")
+    assert missing.value.error_code == "RESOURCE_DOES_NOT_EXIST"
+    native = httpx.get(
+        f"{url}/api/v1/registry/resolve", params={"uri": "models:/churn-v2@champion"}, timeout=60
+    )
+    assert native.status_code == 200, native.text
+    assert (native.json()["name"], native.json()["version"]) == ("churn-v2", 2)
+    history = httpx.get(
+        f"{url}/api/v1/registered-models/churn-v2/versions/2/stage-history", timeout=60
+    )
+    assert [t["to_stage"] for t in history.json()["transitions"]] == ["Production"]
 
 
 TRAIN = """\

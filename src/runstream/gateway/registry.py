@@ -5,11 +5,13 @@ Version numbers stay with the materializer: ``model-versions/create`` publishes 
 the lake shows the version made for that request, and answers with its number, as
 MLflow's server answers with the number it assigned. Changes that answer with the
 changed object (stage transitions, descriptions) read it back after the write, and
-that read waits for the write (read-your-writes).
+that read waits for the write (read-your-writes). A rename waits in the same way
+until the lake shows the model under its new name, so a read of either name after
+the answer sees it renamed.
 
-Differences from MLflow, documented in docs/gateway.md: renaming a registered model
-is refused (no v1 event renames a model); a version that the materializer has not
-numbered within ``VERSION_WAIT_S`` answers 503 (``TEMPORARILY_UNAVAILABLE``).
+Differences from MLflow, documented in docs/gateway.md: a version that the
+materializer has not numbered (or a rename it has not applied) within
+``VERSION_WAIT_S`` answers 503 (``TEMPORARILY_UNAVAILABLE``).
 """
 
 from __future__ import annotations
@@ -125,12 +127,38 @@ async def create_registered_model(ctx: GatewayContext, body: Body) -> dict[str, 
     return {"registered_model": _model_json(name, description, tags)}
 
 
-async def rename_registered_model(_ctx: GatewayContext, body: Body) -> dict[str, Any]:
-    """``registered-models/rename``: refused (no v1 event renames a model)."""
-    raise ValidationError(
-        f"Renaming registered model {body.required('name')!r} is not supported by Runstream: "
-        "register the versions under the new name instead"
-    )
+async def _materialized(ctx: GatewayContext, name: str, what: str) -> None:
+    """Wait (``VERSION_WAIT_S`` at most) until the lake shows the model ``name``.
+
+    Raises:
+        ServiceError: it did not within the wait (503; the write is on the log).
+    """
+    deadline = asyncio.get_running_loop().time() + VERSION_WAIT_S
+    while not await ctx.lookup.model_exists(name):
+        if asyncio.get_running_loop().time() >= deadline:
+            raise ServiceError(
+                f"{what} requested but not applied within {VERSION_WAIT_S:g} s; it will "
+                "appear in registered-models/search"
+            )
+        await asyncio.sleep(_POLL_S)
+
+
+async def rename_registered_model(ctx: GatewayContext, body: Body) -> dict[str, Any]:
+    """``registered-models/rename``: the model, its versions, tags and aliases take ``new_name``.
+
+    Published under the new name (the event's key, so later writes to that name
+    follow it in one partition) and answered once the lake shows it there.
+    """
+    name = _name(body)
+    new_name = check_name("model", body.required("new_name"))
+    await _existing_model(ctx, name)
+    if new_name != name:
+        if await ctx.lookup.model_exists(new_name):
+            raise AlreadyExistsError(f"Registered Model (name={new_name}) already exists.")
+        await ctx.publish([make_event(EventType.REGISTRY_MODEL_RENAMED, {"old_name": name},
+                                      model_name=new_name)])
+        await _materialized(ctx, new_name, f"rename of {name!r} to {new_name!r}")
+    return {"registered_model": _model_json(new_name, None, {})}
 
 
 async def update_registered_model(ctx: GatewayContext, body: Body) -> dict[str, Any]:
