@@ -117,3 +117,33 @@ def test_the_admin_may_do_everything(url: str, monkeypatch: pytest.MonkeyPatch) 
     run = admin.create_run(experiment)
     admin.set_terminated(run.info.run_id)
     assert admin.get_run(run.info.run_id).info.status == "FINISHED"
+
+
+def test_grants_follow_a_renamed_model(url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    alice = _client(url, "alice", monkeypatch)
+    alice.create_registered_model("alice-renamed")
+    granted = httpx.put(
+        f"{url}/api/v1/auth/permissions",
+        json={
+            "resource_type": "registered_model",
+            "resource_id": "alice-renamed",
+            "principal_type": "user",
+            "principal": "bob",
+            "permission": "EDIT",
+        },
+        auth=("alice", USERS["alice"]),
+        timeout=60,
+    )
+    assert granted.status_code in (200, 201), granted.text
+    bob = _client(url, "bob", monkeypatch)
+    _denied(lambda: bob.rename_registered_model("alice-renamed", "bobs-now"))  # needs MANAGE
+    alice = _client(url, "alice", monkeypatch)
+    alice.rename_registered_model("alice-renamed", "alice-renamed-2")
+    alice.set_registered_model_tag("alice-renamed-2", "owner", "alice")  # still MANAGE
+    bob = _client(url, "bob", monkeypatch)
+    bob.set_registered_model_tag("alice-renamed-2", "reviewed", "bob")  # still EDIT
+    _denied(lambda: bob.delete_registered_model("alice-renamed-2"))
+    assert bob.get_registered_model("alice-renamed-2").tags == {
+        "owner": "alice",
+        "reviewed": "bob",
+    }

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass, field
+from typing import Any
 
 import pytest
 
@@ -13,7 +15,7 @@ from runstream.config import load_settings
 from runstream.errors import ConfigError, PermissionDeniedError
 from runstream.events import Permission, PrincipalType, ResourceType
 from runstream.gateway.body import Body
-from runstream.gateway.guard import CREATED, authorize, rule_for
+from runstream.gateway.guard import CREATED, authorize, move_grants, rule_for
 from runstream.gateway.routes import WRITES
 from runstream.server import build_app
 
@@ -69,3 +71,51 @@ def test_the_write_only_role_refuses_to_start_with_auth_on() -> None:
     settings = load_settings({"RUNSTREAM_AUTH": "1", "RUNSTREAM_ADMIN_PASSWORD": "pw-123456"})
     with pytest.raises(ConfigError, match="--role write"):
         build_app(settings, "write")
+
+
+@dataclass
+class _Recorder:
+    """The parts of a gateway context that ``move_grants`` uses."""
+
+    published: list[Any] = field(default_factory=list)
+    expected: list[Grant] = field(default_factory=list)
+
+    async def publish(self, events: list[Any]) -> None:
+        self.published.extend(events)
+
+    def expect_grant(self, grant: Grant) -> None:
+        self.expected.append(grant)
+
+
+def test_the_grants_on_a_renamed_model_move_to_its_new_name() -> None:
+    model, user, group = ResourceType.REGISTERED_MODEL, PrincipalType.USER, PrincipalType.GROUP
+    grants = (
+        Grant(model, "churn", user, "bob", Permission.MANAGE),
+        Grant(model, "churn", group, "ds", Permission.READ),
+        Grant(model, "other", user, "eve", Permission.EDIT),
+    )
+    ctx, bob = _Recorder(), _caller(*grants)
+    answer = {"registered_model": {"name": "churn-v2"}}
+    body = Body({"name": "churn", "new_name": "churn-v2"})
+    asyncio.run(move_grants(ctx, bob, "registered-models/rename", body, answer))  # type: ignore[arg-type]
+    changes = [
+        (e.body.action, e.body.resource_id, e.body.principal, e.body.permission)
+        for e in ctx.published
+    ]
+    assert changes == [
+        ("permission_set", "churn-v2", "bob", Permission.MANAGE),
+        ("permission_deleted", "churn", "bob", None),
+        ("permission_set", "churn-v2", "ds", Permission.READ),
+        ("permission_deleted", "churn", "ds", None),
+    ]
+    assert ctx.expected == [
+        Grant(model, "churn-v2", user, "bob", Permission.MANAGE),
+        Grant(model, "churn-v2", group, "ds", Permission.READ),
+    ]
+    # Other routes, and auth off, move nothing.
+    quiet = _Recorder()
+    asyncio.run(move_grants(quiet, bob, "registered-models/update", body, answer))  # type: ignore[arg-type]
+    asyncio.run(
+        move_grants(quiet, Caller(Principal("local")), "registered-models/rename", body, answer)  # type: ignore[arg-type]
+    )
+    assert quiet.published == []

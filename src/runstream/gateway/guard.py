@@ -14,6 +14,9 @@ levels of :mod:`runstream.auth.permissions`, MLflow's auth app's choices):
    descriptions, new versions) needs EDIT on the model; deleting one needs MANAGE.
 4. A route with no rule is refused when auth is on (fail closed); a unit test
    keeps every route covered. With auth off every rule passes.
+5. Renaming a registered model moves every grant on it to the new name, as
+   MLflow's auth app does (:func:`move_grants`, after the rename), so whoever could
+   reach the model still can.
 
 The resources are found from the request before anything is written: the body's
 ``experiment_id`` or ``name``, a run's or a logged model's experiment (looked up),
@@ -27,7 +30,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Final
 
 from runstream.auth.caller import Caller
-from runstream.auth.changes import creator_grant
+from runstream.auth.changes import creator_grant, permission_set
 from runstream.auth.directory import Grant
 from runstream.errors import PermissionDeniedError
 from runstream.events import Permission, PrincipalType, ResourceType
@@ -215,4 +218,38 @@ async def grant_creator(
         ctx.expect_grant(grant)
 
 
-__all__ = ["CREATED", "RULES", "authorize", "authorize_artifact", "grant_creator", "rule_for"]
+async def move_grants(
+    ctx: GatewayContext, caller: Caller, path: str, body: Body, answer: dict[str, Any]
+) -> None:
+    """Rule 5: the grants on a renamed model, from the caller's directory, go to its new name.
+
+    Each grant is set on the new name and removed from the old one (``auth.changed``),
+    and counted by the server's directory at once.
+    """
+    if path != "registered-models/rename" or caller.directory is None:
+        return
+    old, new = body.required("name"), str(answer["registered_model"]["name"])
+    grants = [] if old == new else caller.directory.grants_on(_MODEL, old)
+    if not grants:
+        return
+    actor = caller.principal.username
+    events = []
+    for g in grants:
+        events.append(permission_set(actor, _MODEL, new, g.principal_type, g.principal,
+                                     g.permission))
+        events.append(permission_set(actor, _MODEL, old, g.principal_type, g.principal, None))
+    await ctx.publish(events)
+    if ctx.expect_grant is not None:
+        for g in grants:
+            ctx.expect_grant(Grant(_MODEL, new, g.principal_type, g.principal, g.permission))
+
+
+__all__ = [
+    "CREATED",
+    "RULES",
+    "authorize",
+    "authorize_artifact",
+    "grant_creator",
+    "move_grants",
+    "rule_for",
+]

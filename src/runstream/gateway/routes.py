@@ -21,7 +21,7 @@ from runstream.gateway.artifacts import ArtifactProxy, checked_path
 from runstream.gateway.body import Body, read_body
 from runstream.gateway.context import GatewayContext
 from runstream.gateway.errors import error_response, mlflow_json
-from runstream.gateway.guard import authorize, authorize_artifact, grant_creator
+from runstream.gateway.guard import authorize, authorize_artifact, grant_creator, move_grants
 
 Handler = Callable[[GatewayContext, Body], Awaitable[dict[str, Any]]]
 
@@ -83,7 +83,7 @@ def _operation(path: str) -> str:
 def endpoint(
     ctx: GatewayContext, handler: Handler, method: str = "POST", path: str = ""
 ) -> Callable[[Request], Awaitable[Response]]:
-    """The route function of one handler: authorize (``gateway.guard``), run, answer."""
+    """The route function of one handler: authorize, run, grant (``gateway.guard``), answer."""
 
     async def answer(request: Request) -> Response:
         try:
@@ -92,6 +92,7 @@ def endpoint(
             await authorize(ctx, caller, method, path, body)
             result = await handler(ctx, body)
             await grant_creator(ctx, caller, path, result)
+            await move_grants(ctx, caller, path, body, result)
             return mlflow_json(result)
         except Exception as exc:  # every error is answered in MLflow's envelope
             return error_response(exc, f"{request.method} {request.url.path}")
