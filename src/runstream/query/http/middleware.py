@@ -24,12 +24,10 @@ import time
 from typing import Any
 
 import orjson
-from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from runstream.auth import AuthDirectory, Principal
 from runstream.errors import AuthenticationError, LakeError, TooManyAttemptsError
-from runstream.query.http.access import DIRECTORY_KEY, PRINCIPAL_KEY, AuthEdge
+from runstream.query.http.access import DIRECTORY_KEY, PRINCIPAL_KEY, address_of
 from runstream.query.http.deps import FRESHNESS_KEY, SESSION_KEY, AppState
 from runstream.query.http.errors import answer_for, answer_for_status, error_body
 from runstream.query.read.read_after import Freshness
@@ -46,22 +44,6 @@ def _header(scope: Scope, wanted: bytes) -> str | None:
         if name == wanted:
             return str(value.decode("latin-1"))
     return None
-
-
-async def _authenticate(edge: AuthEdge, scope: Scope) -> tuple[Principal, AuthDirectory]:
-    """The caller and the directory used (blocking work in worker threads)."""
-    directory = edge.directories.peek()
-    if directory is None:
-        directory = await run_in_threadpool(edge.directories.get)
-    client = scope.get("client")
-    address = str(client[0]) if client else ""
-    header = _header(scope, b"authorization")
-    principal = edge.authenticator.quick(header, address, directory)
-    if principal is None:
-        principal = await run_in_threadpool(
-            edge.authenticator.authenticate, header, address, directory
-        )
-    return principal, directory
 
 
 def _authorized(scope: Scope, token: str) -> bool:
@@ -109,7 +91,8 @@ class ServiceMiddleware:
             edge = self.state.auth
             if edge is not None and not is_open:
                 try:
-                    principal, directory = await _authenticate(edge, scope)
+                    header = _header(scope, b"authorization")
+                    principal, directory = await edge.authenticate(header, address_of(scope))
                 except (AuthenticationError, LakeError) as exc:
                     status[0] = answer_for(exc).status
                     await self._refuse(path, send, exc)
