@@ -33,6 +33,7 @@ from runstream.auth.changes import AuthEventSink
 from runstream.auth.directory import Grant
 from runstream.auth.oidc import OidcConfig
 from runstream.config import Settings
+from runstream.core.run_mirror import RunMirror
 from runstream.errors import RunstreamError, TooManyAttemptsError
 from runstream.events import Permission
 from runstream.objectstore.client import ObjectStore
@@ -76,6 +77,10 @@ class WriteApi(Protocol):
 
     def expect_grants(self, expect: Callable[[Grant], None]) -> None:
         """Where to announce a grant it published that must count at once (auth on)."""
+        ...
+
+    def run_mirror(self, run_id: str) -> RunMirror | None:
+        """A run these routes started, as the lake will hold it after their writes so far."""
         ...
 
 
@@ -199,6 +204,7 @@ def create_app(
             lake_observer(lake_access), end_offsets, settings.read_after_timeout_s
         ),
         live=live,
+        run_mirror=write_api.run_mirror if write_api is not None else None,
     )
 
     @asynccontextmanager
