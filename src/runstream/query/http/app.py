@@ -34,7 +34,7 @@ from runstream.auth.directory import Grant
 from runstream.auth.oidc import OidcConfig
 from runstream.config import Settings
 from runstream.core.run_mirror import RunMirror
-from runstream.errors import RunstreamError
+from runstream.errors import RunstreamError, TooManyAttemptsError
 from runstream.events import Permission
 from runstream.objectstore.client import ObjectStore
 from runstream.query.http.access import AuthEdge
@@ -105,7 +105,10 @@ def _install_error_handlers(app: FastAPI) -> None:
         if answer.status >= 500:
             log.warning("%s %s: %s", request.method, request.url.path, exc)
         body = error_body(request.url.path, answer, public_message(exc, answer), exc)
-        return json_response(body, answer.status)
+        response = json_response(body, answer.status)
+        if isinstance(exc, TooManyAttemptsError):
+            response.headers["Retry-After"] = str(exc.retry_after_s)
+        return response
 
     async def invalid_request(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError | PydanticValidationError)
