@@ -81,8 +81,8 @@ def version_json(v: KnownVersion, ctx: GatewayContext) -> dict[str, Any]:
     }
     if v.run_id:
         out["run_id"] = v.run_id
-    if v.description:
-        out["description"] = v.description
+    # MLflow's server stores the request's "" for a missing description, and answers it.
+    out["description"] = v.description or ""
     return out
 
 
@@ -93,9 +93,8 @@ def _model_json(name: str, description: str | None, tags: dict[str, str]) -> dic
         "creation_timestamp": now,
         "last_updated_timestamp": now,
         "tags": [{"key": k, "value": v} for k, v in tags.items()],
+        "description": description or "",
     }
-    if description:
-        out["description"] = description
     return out
 
 
