@@ -177,7 +177,8 @@ async def set_alias(ctx: GatewayContext, body: Body) -> dict[str, Any]:
     number = _version_number(body)
     await _version(ctx, name, number)
     await ctx.publish([make_event(EventType.REGISTRY_ALIAS_SET,
-                                  {"alias": alias, "version": number}, model_name=name)])
+                                  {"alias": alias, "version": number, "actor": body.actor},
+                                  model_name=name)])
     return {}
 
 
@@ -185,8 +186,8 @@ async def delete_alias(ctx: GatewayContext, body: Body) -> dict[str, Any]:
     """``registered-models/alias`` (DELETE)."""
     name = _name(body)
     alias = check_alias(body.required("alias"))
-    await ctx.publish([make_event(EventType.REGISTRY_ALIAS_DELETED, {"alias": alias},
-                                  model_name=name)])
+    await ctx.publish([make_event(EventType.REGISTRY_ALIAS_DELETED,
+                                  {"alias": alias, "actor": body.actor}, model_name=name)])
     return {}
 
 
@@ -267,7 +268,7 @@ async def transition_stage(ctx: GatewayContext, body: Body) -> dict[str, Any]:
     await _version(ctx, name, number)
     await ctx.publish([make_event(EventType.REGISTRY_STAGE_CHANGED,
                                   {"version": number, "stage": stage,
-                                   "archive_existing_versions": archive},
+                                   "archive_existing_versions": archive, "actor": body.actor},
                                   model_name=name)])
     return {"model_version": version_json(await _version(ctx, name, number), ctx)}
 
