@@ -19,11 +19,11 @@ import httpx
 import pytest
 from materializer_support import materializer, wait_for
 from mlflow import MlflowClient
-from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 from test_gateway_tracking import server
 from test_query_helpers import per_test_settings
-from test_query_ui import CHROMIUM_ARGS, TIMEOUT_MS, VIEWPORT, chromium_path
 from test_query_ui_charts import shot
+from ui_support import TIMEOUT_MS, VIEWPORT
 
 from runstream.config import Settings
 from runstream.kafka.admin import ensure_topics
@@ -90,17 +90,6 @@ def stack(stack_settings: Settings, tmp_path_factory: pytest.TempPathFactory) ->
 
         wait_for("both runs in the lake", runs_in_lake, lambda n: n == 2, 120)
         yield Stack(url, experiments)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    """Headless Debian chromium."""
-    with sync_playwright() as pw:
-        launched = pw.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
-        try:
-            yield launched
-        finally:
-            launched.close()
 
 
 def _tab(browser: Browser, url: str) -> tuple[BrowserContext, Page, list[str]]:
