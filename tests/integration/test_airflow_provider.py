@@ -90,6 +90,11 @@ def _json_list(out: str) -> list[dict[str, object]]:
     raise AssertionError(f"no JSON list in {out[-3000:]!r}")
 
 
+def _task_states(bin_dir: Path, env: dict[str, str], dag_id: str, run_id: str) -> dict[str, str]:
+    out = _airflow(bin_dir, env, "tasks", "states-for-dag-run", dag_id, run_id, "-o", "json")
+    return {str(t["task_id"]): str(t["state"]) for t in _json_list(out)}
+
+
 def _dag_runs(bin_dir: Path, env: dict[str, str], dag_id: str) -> list[dict[str, object]]:
     """The DAG's runs, oldest first."""
     runs = _json_list(_airflow(bin_dir, env, "dags", "list-runs", dag_id, "-o", "json"))
@@ -202,7 +207,7 @@ def test_runstream_airflow_installs_into_airflows_environment_and_serves_there(
 
 
 @pytest.mark.timeout(1800)
-def test_the_wine_dag_trains_registers_and_waits_for_staging(
+def test_the_wine_dag_registers_a_better_model_and_skips_one_that_is_not(
     running_apps: Settings, airflow_home: Path, airflow_bin: Path
 ) -> None:
     env = _airflow_env(running_apps, airflow_home, WINE)
@@ -243,3 +248,35 @@ def test_the_wine_dag_trains_registers_and_waits_for_staging(
     (version,) = staging()
     assert version["run_id"] == train_run["info"]["run_id"]
     assert version["version"] == "1"
+
+    # The same parameters and seed train the same model: its test F1 equals the one in
+    # Staging, which is not better, so the DAG stops before registering.
+    second_out = _airflow(
+        airflow_bin, env, "dags", "test", "wine_pipeline", "-c", conf, timeout=1200
+    )
+    runs = _dag_runs(airflow_bin, env, "wine_pipeline")
+    assert len(runs) == 2 and runs[0]["run_id"] == first["run_id"]
+    second = runs[1]
+    assert second["state"] == "success", second_out[-6000:]
+    states = _task_states(airflow_bin, env, "wine_pipeline", str(second["run_id"]))
+    assert states == {
+        "train": "success",
+        "evaluate": "success",
+        "better_than_staging": "success",
+        "register": "skipped",
+        "wait_for_staging": "skipped",
+    }, second_out[-6000:]
+    assert "test F1" in second_out and "(version 1)" in second_out
+    found = _runs_of_dag_run(airflow_bin, env, "wine_pipeline", str(second["run_id"]))
+    assert sorted(_tags(r)["airflow.task_id"] for r in found) == ["evaluate", "train"]
+    evaluated = next(r for r in found if _tags(r)["airflow.task_id"] == "evaluate")
+    metrics = {m["key"]: float(m["value"]) for m in evaluated["data"]["metrics"]}
+    first_metrics = {m["key"]: float(m["value"]) for m in by_task["evaluate"][0]["data"]["metrics"]}
+    assert metrics["test_f1"] == first_metrics["test_f1"]
+    (still,) = staging()
+    assert still["version"] == "1"
+    listed = httpx.get(
+        f"{running_apps.api_url}{MLFLOW_API}/model-versions/search",
+        params={"filter": "name='wine-classifier'"},
+    ).json()
+    assert [v["version"] for v in listed["model_versions"]] == ["1"]
