@@ -17,12 +17,15 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+from mlflow import MlflowClient
 
 from runstream.config import Settings, settings_to_env
 from runstream.stack import free_ports
@@ -99,6 +102,55 @@ def _dag_runs(bin_dir: Path, env: dict[str, str], dag_id: str) -> list[dict[str,
     """The DAG's runs, oldest first."""
     runs = _json_list(_airflow(bin_dir, env, "dags", "list-runs", dag_id, "-o", "json"))
     return sorted(runs, key=lambda r: str(r["start_date"]))
+
+
+class _Running:
+    """A running ``airflow dags test``, its output collected by a thread."""
+
+    def __init__(self, bin_dir: Path, env: dict[str, str], *args: str) -> None:
+        self.process = subprocess.Popen(
+            [str(bin_dir / "airflow"), "dags", "test", *args],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        self.lines: list[str] = []
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.lines.append(line)
+
+    @property
+    def output(self) -> str:
+        return "".join(self.lines)
+
+    def wait_for(self, seen: Callable[[], bool], what: str, timeout_s: float = 300) -> None:
+        deadline = time.monotonic() + timeout_s
+        while not seen():
+            assert self.process.poll() is None, f"airflow exited before {what}:\n{self.output}"
+            assert time.monotonic() < deadline, f"no {what} in {timeout_s} s:\n{self.output}"
+            time.sleep(0.2)
+
+    def finish(self, timeout_s: float = 600) -> int:
+        try:
+            return self.process.wait(timeout=timeout_s)
+        finally:
+            if self.process.poll() is None:
+                self.process.kill()
+
+
+@pytest.fixture
+def running(airflow_bin: Path) -> Iterator[list[_Running]]:
+    """``airflow dags test`` processes a test started; killed if still running at its end."""
+    started: list[_Running] = []
+    yield started
+    for one in started:
+        if one.process.poll() is None:
+            one.process.kill()
+            one.process.wait()
 
 
 def _runs_of_dag_run(bin_dir: Path, env: dict[str, str], dag_id: str, run_id: str) -> list[dict]:
@@ -280,3 +332,82 @@ def test_the_wine_dag_registers_a_better_model_and_skips_one_that_is_not(
         params={"filter": "name='wine-classifier'"},
     ).json()
     assert [v["version"] for v in listed["model_versions"]] == ["1"]
+
+
+SENSORS_DAG = """
+from airflow.sdk import dag
+from runstream.airflow.sensors import RunstreamModelVersionSensor
+
+
+@dag(dag_id="champion_sensors", schedule=None, params={"model": "m"})
+def champion_sensors():
+    RunstreamModelVersionSensor(
+        task_id="wait_for_champion", model_name="{{ params.model }}", alias="champion",
+        deferrable=False, poll_interval=0.5, timeout=300,
+    )
+    RunstreamModelVersionSensor(
+        task_id="wait_for_nobody", model_name="{{ params.model }}", alias="nobody",
+        deferrable=False, poll_interval=0.5, timeout=2,
+    )
+
+
+champion_sensors()
+"""
+
+
+@pytest.mark.timeout(900)
+def test_the_sensor_pokes_until_an_alias_moves_and_times_out_naming_what_it_waited_for(
+    running_apps: Settings,
+    airflow_home: Path,
+    airflow_bin: Path,
+    tmp_path: Path,
+    sdk_client: object,
+    running: list[_Running],
+) -> None:
+    from runstream.sdk.client import RunstreamClient
+
+    assert isinstance(sdk_client, RunstreamClient)
+    model = f"m-{uuid.uuid4().hex[:8]}"
+    sdk_client.create_registered_model(model)
+    for _ in range(2):
+        sdk_client.create_model_version(model, "s3://bucket/model")
+    sdk_client.set_registered_model_alias(model, "champion", 1)
+    sdk_client.flush(30)
+    mlflow = MlflowClient(tracking_uri=running_apps.api_url)
+    deadline = time.monotonic() + 60
+    while _alias_version(mlflow, model, "champion") != "1":
+        assert time.monotonic() < deadline, "the alias did not show in the lake"
+        time.sleep(0.3)
+
+    dags = tmp_path / "dags"
+    dags.mkdir()
+    (dags / "sensors.py").write_text(SENSORS_DAG)
+    env = _airflow_env(running_apps, airflow_home, dags)
+    dag_test = _Running(airflow_bin, env, "champion_sensors", "-c", json.dumps({"model": model}))
+    running.append(dag_test)
+    waiting = f"waiting for a version above 1 of {model} under alias champion"
+    dag_test.wait_for(lambda: waiting in dag_test.output, "poking of the champion sensor")
+    time.sleep(2)  # a few pokes see version 1, which is not new
+    assert f"{model} version" not in dag_test.output
+    sdk_client.set_registered_model_alias(model, "champion", 2)
+    sdk_client.flush(30)
+    dag_test.finish()
+    out = dag_test.output
+
+    assert f"{model} version 2 is under alias champion" in out, out[-6000:]
+    timed_out = (
+        f"wait_for_nobody: no version above 0 of {model} under alias nobody "
+        "within 2 s (the sensor's timeout)"
+    )
+    assert timed_out in out, out[-6000:]
+    (dag_run,) = _dag_runs(airflow_bin, env, "champion_sensors")
+    assert dag_run["state"] == "failed"
+    states = _task_states(airflow_bin, env, "champion_sensors", str(dag_run["run_id"]))
+    assert states == {"wait_for_champion": "success", "wait_for_nobody": "failed"}
+
+
+def _alias_version(client: MlflowClient, model: str, alias: str) -> str | None:
+    try:
+        return str(client.get_model_version_by_alias(model, alias).version)
+    except Exception:
+        return None
