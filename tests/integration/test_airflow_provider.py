@@ -15,8 +15,10 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import signal
 import subprocess
 import sys
+import textwrap
 import threading
 import time
 import uuid
@@ -411,3 +413,92 @@ def _alias_version(client: MlflowClient, model: str, alias: str) -> str | None:
         return str(client.get_model_version_by_alias(model, alias).version)
     except Exception:
         return None
+
+
+KILL_DAG = """
+from airflow.sdk import dag
+from runstream.airflow.operators import RunstreamProjectOperator
+
+
+@dag(dag_id="project_kill", schedule=None)
+def project_kill():
+    RunstreamProjectOperator(task_id="sleepy", uri={project!r}, env_manager="local",
+                             experiment_name={experiment!r})
+
+
+project_kill()
+"""
+
+SLEEPER = """
+import os, subprocess, sys, time
+child = subprocess.Popen(["sleep", "300"])
+with open(sys.argv[1] + ".tmp", "w") as f:
+    f.write(f"{os.getpid()} {child.pid}")
+os.replace(sys.argv[1] + ".tmp", sys.argv[1])
+time.sleep(300)
+"""
+
+
+@pytest.mark.timeout(900)
+def test_killing_the_task_stops_the_projects_process_group_and_ends_the_run_killed(
+    running_apps: Settings,
+    airflow_home: Path,
+    airflow_bin: Path,
+    tmp_path: Path,
+    running: list[_Running],
+) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+    pids_file = tmp_path / "pids"
+    (project / "MLproject").write_text(
+        textwrap.dedent(f"""
+        name: sleepy
+        entry_points:
+          main:
+            command: "python sleeper.py {pids_file}"
+    """)
+    )
+    (project / "sleeper.py").write_text(SLEEPER)
+    experiment = f"kill-{uuid.uuid4().hex[:8]}"
+    dags = tmp_path / "dags"
+    dags.mkdir()
+    (dags / "kill.py").write_text(KILL_DAG.format(project=str(project), experiment=experiment))
+    env = _airflow_env(running_apps, airflow_home, dags)
+    dag_test = _Running(airflow_bin, env, "project_kill")
+    running.append(dag_test)
+    dag_test.wait_for(pids_file.exists, "project command", timeout_s=300)
+    pids = [int(p) for p in pids_file.read_text().split()]
+    assert all(_alive(pid) for pid in pids)
+
+    # What a worker's supervisor sends a task it kills (also `airflow dags test`'s own).
+    dag_test.process.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + 30
+    while any(_alive(pid) for pid in pids):
+        assert time.monotonic() < deadline, f"still running: {pids}\n{dag_test.output}"
+        time.sleep(0.2)
+    dag_test.finish(timeout_s=300)
+    out = dag_test.output
+
+    mlflow = MlflowClient(tracking_uri=running_apps.api_url)
+    found = mlflow.search_runs(
+        [mlflow.get_experiment_by_name(experiment).experiment_id],
+        "tags.`airflow.dag_id` = 'project_kill'",
+    )
+    (run,) = found
+    assert run.info.status == "KILLED", out[-6000:]
+    assert f"run {run.info.run_id} ended KILLED" in out, out[-6000:]
+    (dag_run,) = _dag_runs(airflow_bin, env, "project_kill")
+    states = _task_states(airflow_bin, env, "project_kill", str(dag_run["run_id"]))
+    assert states == {"sleepy": "failed"}, out[-6000:]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie (exited, not yet reaped by its parent) is not running.
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+    except OSError:
+        return False
