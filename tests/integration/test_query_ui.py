@@ -252,6 +252,15 @@ def test_the_registry_shows_models_versions_stages_and_aliases(page: Page) -> No
     expect(page.get_by_role("heading", name="beta")).to_be_visible()
 
 
+def test_without_access_control_nobody_is_asked_to_sign_in(page: Page) -> None:
+    """Auth off (a local stack): the page opens at once, with no sign-in and no user menu."""
+    page.goto("/#/experiments/1")
+    expect(page.get_by_role("heading", name="vision")).to_be_visible()
+    expect(page.locator("aside").get_by_role("link", name="nlp")).to_be_visible()
+    expect(page.get_by_role("form", name="Sign in to Runstream")).to_have_count(0)
+    expect(page.locator("#user")).to_be_empty()
+
+
 def test_the_footer_shows_the_lake_snapshot(page: Page, base_url: str) -> None:
     """The footer names the lake snapshot the page read and the materializer's lag."""
     snapshot = httpx.get(f"{base_url}/readyz").json()["snapshot_id"]
