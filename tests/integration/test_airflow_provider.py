@@ -407,6 +407,36 @@ def test_the_sensor_pokes_until_an_alias_moves_and_times_out_naming_what_it_wait
     states = _task_states(airflow_bin, env, "champion_sensors", str(dag_run["run_id"]))
     assert states == {"wait_for_champion": "success", "wait_for_nobody": "failed"}
 
+    # Deferred, the timeout is the triggerer's: the task comes back with the "__fail__"
+    # method and a trigger-timeout error (what the scheduler sets), and says the same.
+    done = subprocess.run(
+        [str(airflow_bin / "python"), "-c", DEFERRED_TIMEOUT],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.strip().splitlines()[-1] == (
+        "AirflowSensorTimeout: wait_for_prod: no new version of m in stage Production "
+        "within 60 s (the sensor's timeout)"
+    )
+
+
+DEFERRED_TIMEOUT = """
+from airflow.sdk.bases.operator import TRIGGER_FAIL_REPR, TriggerFailureReason
+from airflow.sdk.exceptions import AirflowSensorTimeout
+from runstream.airflow.sensors import RunstreamModelVersionSensor
+
+sensor = RunstreamModelVersionSensor(
+    task_id="wait_for_prod", model_name="m", stage="Production", timeout=60
+)
+try:
+    sensor.resume_execution(TRIGGER_FAIL_REPR, {"error": TriggerFailureReason.TRIGGER_TIMEOUT}, {})
+except AirflowSensorTimeout as exc:
+    print(f"{type(exc).__name__}: {exc}")
+"""
+
 
 def _alias_version(client: MlflowClient, model: str, alias: str) -> str | None:
     try:
