@@ -35,8 +35,10 @@ from runstream.errors import PermissionDeniedError, ServiceError
 from runstream.events import Envelope, Permission, ResourceType
 from runstream.query.read.auth_cache import DirectoryCache
 from runstream.query.read.session import ReadSession
+from runstream.query.read.sql_view import ADMIN, SqlCaller
 from runstream.query.search.planner import RunSearch
 
+NOTHING = ReadScope(allowed=frozenset())
 _EXPERIMENTS_OF = (
     "SELECT DISTINCT experiment_id FROM runs WHERE run_id IN (SELECT unnest(?::VARCHAR[]))"
 )
@@ -150,6 +152,17 @@ class Access(Caller):
             return
         if not self.principal.is_admin or not at_least(self.principal.cap, need):
             raise PermissionDeniedError(f"Permission denied: {what} is for admins")
+
+    @property
+    def sql_caller(self) -> SqlCaller:
+        """Whose SQL this is: an admin's (or auth is off), or one that reads only its rows."""
+        if self.directory is None:
+            return ADMIN
+        if not at_least(self.principal.cap, Permission.READ):
+            return SqlCaller(admin=False, experiments=NOTHING, models=NOTHING)
+        if self.principal.is_admin:
+            return ADMIN
+        return SqlCaller(admin=False, experiments=self.experiments, models=self.models)
 
     def require_runs(self, session: ReadSession, run_ids: Sequence[str]) -> None:
         """Raise unless the caller may read the experiment of every run named (one query).

@@ -307,7 +307,7 @@ async def revoke(
                           "principal": principal, "visible": visible})
 
 
-@router.get("/audit", summary="Who changed access control, and when (admins)")
+@router.get("/audit", summary="Who changed access control or the registry's stages, and when")
 def audit(
     state: StateDep,
     session: SessionDep,
@@ -315,7 +315,12 @@ def audit(
     since_ms: Annotated[int, Query(ge=0)] = 0,
     max_results: Annotated[int, Query(ge=1, le=10_000)] = 1000,
 ) -> Response:
-    """The latest access-control changes, newest first."""
+    """The latest access-control changes and registry stage and alias changes, newest first.
+
+    For admins. The registry's rows have the event type as ``action``
+    (``registry.stage_changed``, ``registry.alias_set``, ``registry.alias_deleted``)
+    and ``actor`` null when the producer named none.
+    """
     edge_of(state)
     access.require_admin("the audit trail")
     rows = load_audit(session, since_ms, max_results)
