@@ -164,15 +164,24 @@ def _filled(lake: MemoryLake, name: str) -> None:
             _request(name),  # type: ignore[arg-type]
             reg(T.REGISTRY_VERSION_TAG_SET, name, version=2, key="ok", value="yes"),
             reg(T.REGISTRY_ALIAS_SET, name, alias="champion", version=2),
-            reg(T.REGISTRY_STAGE_CHANGED, name, version=2, stage="Production",
-                archive_existing_versions=False),
+            reg(
+                T.REGISTRY_STAGE_CHANGED,
+                name,
+                version=2,
+                stage="Production",
+                archive_existing_versions=False,
+            ),
         )
     )
 
 
 def _rows_of(lake: MemoryLake, name: str) -> dict[str, list[tuple[Any, ...]]]:
-    tables = ("model_versions", "model_version_tags", "registered_model_tags",
-              "registered_model_aliases")
+    tables = (
+        "model_versions",
+        "model_version_tags",
+        "registered_model_tags",
+        "registered_model_aliases",
+    )
     out = {t: sorted(r[1:] for k, r in lake.tables[t].items() if k[0] == name) for t in tables}
     out["stage_transitions"] = [r[1:4] for r in lake.appends["stage_transitions"] if r[0] == name]
     return out
@@ -185,7 +194,12 @@ def test_a_renamed_model_takes_its_versions_tags_aliases_and_history() -> None:
     created = lake.row("registered_models", "old")
     assert created is not None
     later = created[3] + 60_000
-    renamed = ev(T.REGISTRY_MODEL_RENAMED, {"old_name": "old"}, model_name="new", produced_at=later)
+    renamed = ev(
+        T.REGISTRY_MODEL_RENAMED,
+        {"old_name": "old"},
+        model_name="new",
+        produced_at=later,
+    )
     result = lake.feed(deliver(renamed))
     assert result.rejections == [] and result.model_moves == [ModelMove("old", "new")]
     moved = _rows_of(lake, "new")
@@ -203,7 +217,10 @@ def test_a_renamed_model_takes_its_versions_tags_aliases_and_history() -> None:
     # The old name is free; the new one numbers on from 3.
     lake.feed(deliver(reg(T.REGISTRY_MODEL_CREATED, "old"), _request("old"), _request("new")))  # type: ignore[arg-type]
     assert sorted(k for k in lake.tables["model_versions"]) == [
-        ("new", 1), ("new", 2), ("new", 3), ("old", 1)
+        ("new", 1),
+        ("new", 2),
+        ("new", 3),
+        ("old", 1),
     ]
 
 
@@ -222,7 +239,10 @@ def test_a_rename_needs_a_live_model_and_a_free_name() -> None:
         )
     )
     assert [r.reason for r in result.rejections] == [
-        "model_exists", "unknown_model", "model_exists", "unknown_model"
+        "model_exists",
+        "unknown_model",
+        "model_exists",
+        "unknown_model",
     ]
     assert _rows_of(lake, "b")["registered_model_aliases"] == [("champion", 2)]
     assert [r for r in lake.appends["stage_transitions"] if r[0] == "a"] == []
@@ -252,15 +272,34 @@ def _registry_stream(seed: int) -> list[Envelope[Any]]:
                 out.append(reg(T.REGISTRY_MODEL_TAG_DELETED, name, key=key))
         elif roll < 0.75:
             version, key = rng.randrange(1, 4), rng.choice("kl")
-            out.append(reg(T.REGISTRY_VERSION_TAG_SET, name, version=version, key=key,
-                           value=str(rng.random())))
+            out.append(
+                reg(
+                    T.REGISTRY_VERSION_TAG_SET,
+                    name,
+                    version=version,
+                    key=key,
+                    value=str(rng.random()),
+                )
+            )
         elif roll < 0.85:
-            out.append(reg(T.REGISTRY_ALIAS_SET, name, alias=rng.choice(["x", "y"]),
-                           version=rng.randrange(1, 4)))
+            out.append(
+                reg(
+                    T.REGISTRY_ALIAS_SET,
+                    name,
+                    alias=rng.choice(["x", "y"]),
+                    version=rng.randrange(1, 4),
+                )
+            )
         else:
-            out.append(reg(T.REGISTRY_STAGE_CHANGED, name, version=rng.randrange(1, 4),
-                           stage=rng.choice(["Staging", "Production"]),
-                           archive_existing_versions=rng.random() < 0.5))
+            out.append(
+                reg(
+                    T.REGISTRY_STAGE_CHANGED,
+                    name,
+                    version=rng.randrange(1, 4),
+                    stage=rng.choice(["Staging", "Production"]),
+                    archive_existing_versions=rng.random() < 0.5,
+                )
+            )
     return out
 
 
@@ -281,3 +320,37 @@ def test_renames_and_deletes_give_the_same_lake_in_any_cut_into_batches() -> Non
             assert rejected == len(reference.rejections)
             assert dict(lake.tables) == dict(whole.tables)
             assert dict(lake.appends) == dict(whole.appends)
+
+
+def test_stage_and_alias_changes_are_audited_with_who_did_them() -> None:
+    lake = MemoryLake()
+    lake.feed(deliver(reg(T.REGISTRY_MODEL_CREATED, "m"), _request("m"), _request("m")))  # type: ignore[arg-type]
+
+    def stage(version: int, to: str, actor: str) -> Envelope[Any]:
+        change = T.REGISTRY_STAGE_CHANGED
+        return reg(
+            change, "m", version=version, stage=to, archive_existing_versions=True, actor=actor
+        )
+
+    result = lake.feed(
+        deliver(
+            stage(1, "Production", "alice"),
+            stage(2, "Production", "bob@example.com"),
+            stage(2, "Archived", "bob@example.com"),  # refused: changes nothing, audits nothing
+            reg(T.REGISTRY_ALIAS_SET, "m", alias="champion", version=2, actor="carol"),
+            reg(T.REGISTRY_ALIAS_DELETED, "m", alias="champion"),  # an older producer: no actor
+        )
+    )
+    assert [r.reason for r in result.rejections] == ["bad_transition"]
+    audit = [row[2:] for row in lake.appends["auth_audit"]]
+    assert audit == [
+        ("alice", "registry.stage_changed", "model m v1 None -> Production"),
+        (
+            "bob@example.com",
+            "registry.stage_changed",
+            "model m v2 None -> Production (archived v1)",
+        ),
+        ("carol", "registry.alias_set", "model m alias champion -> v2"),
+        (None, "registry.alias_deleted", "model m alias champion removed"),
+    ]
+    assert len({row[0] for row in lake.appends["auth_audit"]}) == 4  # one row per event
