@@ -149,6 +149,15 @@ def test_grants_follow_a_renamed_model(url: str, monkeypatch: pytest.MonkeyPatch
         "reviewed": "bob",
     }
 
+    def renames() -> list[tuple[str, str]]:
+        audit = httpx.get(f"{url}/api/v1/auth/audit", auth=ADMIN, timeout=60).json()["events"]
+        return [
+            (e["actor"], e["subject"]) for e in audit if e["action"] == "registry.model_renamed"
+        ]
+
+    found = wait_for("the rename in the audit", renames, lambda r: len(r) >= 1)
+    assert found == [("alice", "model alice-renamed renamed to alice-renamed-2")]
+
 
 def test_stage_and_alias_changes_show_who_made_them_in_the_audit(
     url: str, monkeypatch: pytest.MonkeyPatch

@@ -161,7 +161,7 @@ _BODIES: Final[dict[EventType, dict[str, Any]]] = {
     EventType.LOGGED_MODEL_DELETED: {"model_id": MODEL_ID},
     EventType.REGISTRY_MODEL_CREATED: {"description": "churn model", "tags": {"team": "growth"}},
     EventType.REGISTRY_MODEL_DELETED: {},
-    EventType.REGISTRY_MODEL_RENAMED: {"old_name": "churn-model"},
+    EventType.REGISTRY_MODEL_RENAMED: {"old_name": "churn-model", "actor": "alice"},
     EventType.REGISTRY_VERSION_REQUESTED: {
         "request_id": REQUEST_ID,
         "source": f"runs:/{RUN_ID}/model",
@@ -441,6 +441,7 @@ _OPTIONAL: Final[dict[EventType, tuple[str, ...]]] = {
     EventType.REGISTRY_DESCRIPTION_SET: ("version",),
     EventType.REGISTRY_STAGE_CHANGED: ("actor",),
     EventType.REGISTRY_ALIAS_SET: ("actor",),
+    EventType.REGISTRY_MODEL_RENAMED: ("actor",),
     EventType.AUTH_CHANGED: tuple(
         f for f in _BODIES[EventType.AUTH_CHANGED] if f not in ("action", "actor")
     ),

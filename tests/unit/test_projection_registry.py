@@ -196,7 +196,7 @@ def test_a_renamed_model_takes_its_versions_tags_aliases_and_history() -> None:
     later = created[3] + 60_000
     renamed = ev(
         T.REGISTRY_MODEL_RENAMED,
-        {"old_name": "old"},
+        {"old_name": "old", "actor": "ana"},
         model_name="new",
         produced_at=later,
     )
@@ -214,6 +214,12 @@ def test_a_renamed_model_takes_its_versions_tags_aliases_and_history() -> None:
     assert old[4] is True and new[4] is False and new[1] == "d"
     assert (new[2], new[3]) == (created[2], later)  # created before, updated by the rename
     assert {r[9] for r in lake.tables["model_versions"].values()} == {later}
+    assert lake.appends["auth_audit"][-1][1:] == (
+        later,
+        "ana",
+        "registry.model_renamed",
+        "model old renamed to new",
+    )
     # The old name is free; the new one numbers on from 3.
     lake.feed(deliver(reg(T.REGISTRY_MODEL_CREATED, "old"), _request("old"), _request("new")))  # type: ignore[arg-type]
     assert sorted(k for k in lake.tables["model_versions"]) == [

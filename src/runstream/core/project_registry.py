@@ -7,7 +7,7 @@ anything. A deleted model keeps its row (``deleted = true``, so the API can say 
 is gone) while its versions, tags and aliases are removed, as MLflow removes them;
 creating the model again starts from version 1. A renamed model takes everything
 it holds to its new name; the old name is left as a deleted model, free again. A
-stage or alias change also adds its row to the audit trail
+stage or alias change, or a rename, also adds its row to the audit trail
 (``auth_audit``: who, when, what), once it is applied; an event that is rejected
 changed nothing and adds none.
 """
@@ -95,6 +95,7 @@ def model_renamed(w: Working, env: Envelope[RegistryModelRenamedBody]) -> None:
     if taken is not None and not taken.deleted:
         raise EventRejectedError(Reason.MODEL_EXISTS, f"registered model {new!r} already exists")
     w.rename_model(old, new, env.produced_at)
+    _audit(w, env, f"model {old} renamed to {new}")
 
 
 def version_requested(w: Working, env: Envelope[RegistryVersionRequestedBody]) -> None:

@@ -5,9 +5,9 @@ of one registered model; version numbers are assigned by the materializer in
 that order, which is why ``registry.version_requested`` carries a ``request_id``
 and no number. ``registry.model_renamed`` is keyed by the model's new name, so the
 changes made under that name after the rename follow it in one partition. Stage
-and alias changes may name their ``actor`` (the user who made them, as the write
-gateway authenticated them or the SDK's login name); the materializer records them
-in the audit trail with or without one.
+and alias changes and renames may name their ``actor`` (the user who made them, as
+the write gateway authenticated them or the SDK's login name); the materializer
+records them in the audit trail with or without one.
 """
 
 from __future__ import annotations
@@ -72,6 +72,7 @@ class RegistryModelRenamedBody(EventBody):
 
     event_type: ClassVar[EventType] = EventType.REGISTRY_MODEL_RENAMED
     old_name: ModelName
+    actor: PrincipalName | None = None
 
 
 class RegistryVersionRequestedBody(EventBody):

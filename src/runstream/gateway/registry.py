@@ -154,7 +154,8 @@ async def rename_registered_model(ctx: GatewayContext, body: Body) -> dict[str, 
     if new_name != name:
         if await ctx.lookup.model_exists(new_name):
             raise AlreadyExistsError(f"Registered Model (name={new_name}) already exists.")
-        await ctx.publish([make_event(EventType.REGISTRY_MODEL_RENAMED, {"old_name": name},
+        await ctx.publish([make_event(EventType.REGISTRY_MODEL_RENAMED,
+                                      {"old_name": name, "actor": body.actor},
                                       model_name=new_name)])
         await _materialized(ctx, new_name, f"rename of {name!r} to {new_name!r}")
     return {"registered_model": _model_json(new_name, None, {})}

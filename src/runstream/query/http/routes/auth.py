@@ -318,8 +318,8 @@ def audit(
     """The latest access-control changes and registry stage and alias changes, newest first.
 
     For admins. The registry's rows have the event type as ``action``
-    (``registry.stage_changed``, ``registry.alias_set``, ``registry.alias_deleted``)
-    and ``actor`` null when the producer named none.
+    (``registry.stage_changed``, ``registry.alias_set``, ``registry.alias_deleted``,
+    ``registry.model_renamed``) and ``actor`` null when the producer named none.
     """
     edge_of(state)
     access.require_admin("the audit trail")
