@@ -13,7 +13,7 @@ import re
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -38,12 +38,32 @@ def url(stack_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> I
         yield base
 
 
-def native_run(url: str, run_id: str) -> dict[str, Any]:
-    """A run as Runstream's own API answers it."""
-    answer = httpx.get(f"{url}/api/v1/runs/{run_id}", timeout=60)
-    assert answer.status_code == 200, answer.text
-    run: dict[str, Any] = answer.json()
-    return run
+def native(
+    url: str, path: str, shows: Callable[[Any], bool], *, body: Any = None, params: Any = None
+) -> Any:
+    """Runstream's own answer to ``GET`` (or, with ``body``, ``POST``) ``/api/v1/<path>``.
+
+    Native reads answer from the newest lake snapshot without waiting for the
+    materializer (docs/gateway.md), while MLflow's reads may answer from the gateway's
+    own record of a run: what MLflow's client has just read shows here a batch or two
+    later. So the read is repeated until ``shows(answer)`` holds (30 s at most).
+    """
+    deadline = time.monotonic() + 30
+    while True:
+        answer = httpx.request(
+            "POST" if body is not None else "GET",
+            f"{url}/api/v1/{path}",
+            json=body,
+            params=params,
+            timeout=60,
+        )
+        try:
+            if answer.status_code == 200 and shows(answer.json()):
+                return answer.json()
+        except (KeyError, IndexError, TypeError):
+            pass
+        assert time.monotonic() < deadline, f"/api/v1/{path} answered {answer.text[:3000]}"
+        time.sleep(0.25)
 
 
 def cli_env(url: str) -> dict[str, str]:
@@ -78,9 +98,14 @@ def test_sklearn_autolog_logs_params_metrics_and_the_model(url: str) -> None:
     assert logged.params["C"] == "0.5" and logged.status == "READY"
     loaded = mlflow.sklearn.load_model(f"models:/{logged.model_id}")
     assert list(loaded.predict(x.head(5))) == list(fitted.predict(x.head(5)))
-    native = native_run(url, run_id)
-    assert native["data"]["params"]["C"] == "0.5"
-    assert native["data"]["metrics"]["training_accuracy_score"]["value"] == accuracy
+    native(
+        url,
+        f"runs/{run_id}",
+        lambda r: (
+            r["data"]["params"]["C"] == "0.5"
+            and r["data"]["metrics"]["training_accuracy_score"]["value"] == accuracy
+        ),
+    )
 
 
 def test_nested_runs_carry_the_parent_both_ways(url: str) -> None:
@@ -94,21 +119,24 @@ def test_nested_runs_carry_the_parent_both_ways(url: str) -> None:
     parent_id = parent.info.run_id
     for child_id in children:
         assert mlflow.get_run(child_id).data.tags["mlflow.parentRunId"] == parent_id
-        assert native_run(url, child_id)["data"]["tags"]["mlflow.parentRunId"] == parent_id
+        native(
+            url, f"runs/{child_id}", lambda r: r["data"]["tags"]["mlflow.parentRunId"] == parent_id
+        )
     assert "mlflow.parentRunId" not in mlflow.get_run(parent_id).data.tags
     found = MlflowClient().search_runs(
         [parent.info.experiment_id], f"tags.mlflow.parentRunId = '{parent_id}'"
     )
     assert sorted(r.info.run_id for r in found) == sorted(children)
-    native = httpx.post(
-        f"{url}/api/v1/runs/search",
-        json={
-            "experiment_ids": [parent.info.experiment_id],
-            "filter": f"tags.mlflow.parentRunId = '{parent_id}'",
-        },
-        timeout=60,
+    search = {
+        "experiment_ids": [parent.info.experiment_id],
+        "filter": f"tags.mlflow.parentRunId = '{parent_id}'",
+    }
+    native(
+        url,
+        "runs/search",
+        body=search,
+        shows=lambda p: sorted(r["info"]["run_id"] for r in p["runs"]) == sorted(children),
     )
-    assert sorted(r["info"]["run_id"] for r in native.json()["runs"]) == sorted(children)
 
 
 def test_search_runs_answers_a_dataframe_of_params_and_metrics(url: str) -> None:
@@ -127,12 +155,13 @@ def test_search_runs_answers_a_dataframe_of_params_and_metrics(url: str) -> None
     assert len(by_name) == 3 and {"run_id", "start_time", "end_time"} <= set(by_name.columns)
     runs = mlflow.search_runs([exp], output_format="list")
     assert sorted(r.data.params["lr"] for r in runs) == ["0.1", "0.2", "0.3"]
-    native = httpx.post(
-        f"{url}/api/v1/runs/search",
-        json={"experiment_ids": [exp], "filter": "metrics.loss < 0.4"},
-        timeout=60,
+    search = {"experiment_ids": [exp], "filter": "metrics.loss < 0.4"}
+    native(
+        url,
+        "runs/search",
+        body=search,
+        shows=lambda p: sorted(r["data"]["params"]["lr"] for r in p["runs"]) == ["0.2", "0.3"],
     )
-    assert sorted(r["data"]["params"]["lr"] for r in native.json()["runs"]) == ["0.2", "0.3"]
 
 
 def test_async_logging_lands_every_point(url: str) -> None:
@@ -159,14 +188,13 @@ def test_async_logging_lands_every_point(url: str) -> None:
     got = mlflow.get_run(run_id)
     assert got.data.params == {"batch": "32", "opt": "adam"} and got.data.tags["mode"] == "async"
     assert got.data.metrics == {"loss": 1.0 / 300, "acc": 299 / 300, "f1": 299 / 600}
-    native = httpx.get(
-        f"{url}/api/v1/runs/{run_id}/metric-history",
+    every_step = {"loss": list(range(300)), "f1": list(range(300))}
+    native(
+        url,
+        f"runs/{run_id}/metric-history",
         params={"key": ["loss", "f1"], "max_points": 1000},
-        timeout=60,
+        shows=lambda h: {s["key"]: s["steps"] for s in h["series"]} == every_step,
     )
-    assert native.status_code == 200, native.text
-    steps = {s["key"]: s["steps"] for s in native.json()["series"]}
-    assert steps == {"loss": list(range(300)), "f1": list(range(300))}
 
 
 def test_system_metrics_come_back_under_system(url: str, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -186,8 +214,7 @@ def test_system_metrics_come_back_under_system(url: str, monkeypatch: pytest.Mon
     assert {"system/cpu_utilization_percentage", memory} <= system
     assert 0 <= metrics["system/cpu_utilization_percentage"] <= 100
     assert all(m.value > 0 for m in MlflowClient().get_metric_history(run_id, memory))
-    native = native_run(url, run_id)["data"]["metrics"]
-    assert system <= set(native)
+    native(url, f"runs/{run_id}", lambda r: system <= set(r["data"]["metrics"]))
 
 
 class AddOffset(mlflow.pyfunc.PythonModel):  # type: ignore[misc]
@@ -225,15 +252,14 @@ def test_custom_pyfunc_through_registry_stage_and_alias(url: str, tmp_path: Path
     ):
         model = mlflow.pyfunc.load_model(uri)
         assert list(model.predict(frame)) == [11.0, 12.5], uri
-    native = httpx.get(
-        f"{url}/api/v1/registry/resolve",
+    native(
+        url,
+        "registry/resolve",
         params={"uri": "models:/integrations-adder@champion"},
-        timeout=60,
+        shows=lambda m: (
+            (m["version"], m["current_stage"], m["run_id"]) == (1, "Production", run.info.run_id)
+        ),
     )
-    assert native.status_code == 200, native.text
-    resolved = native.json()
-    assert (resolved["version"], resolved["current_stage"]) == (1, "Production")
-    assert resolved["run_id"] == run.info.run_id
 
 
 def test_renaming_a_registered_model_keeps_its_versions_tags_and_aliases(url: str) -> None:
@@ -280,15 +306,17 @@ def test_renaming_a_registered_model_keeps_its_versions_tags_and_aliases(url: st
     with pytest.raises(MlflowException) as missing:
         client.rename_registered_model("no-such-model", "other")
     assert missing.value.error_code == "RESOURCE_DOES_NOT_EXIST"
-    native = httpx.get(
-        f"{url}/api/v1/registry/resolve", params={"uri": "models:/churn-v2@champion"}, timeout=60
+    native(
+        url,
+        "registry/resolve",
+        params={"uri": "models:/churn-v2@champion"},
+        shows=lambda m: (m["name"], m["version"]) == ("churn-v2", 2),
     )
-    assert native.status_code == 200, native.text
-    assert (native.json()["name"], native.json()["version"]) == ("churn-v2", 2)
-    history = httpx.get(
-        f"{url}/api/v1/registered-models/churn-v2/versions/2/stage-history", timeout=60
+    native(
+        url,
+        "registered-models/churn-v2/versions/2/stage-history",
+        lambda h: [t["to_stage"] for t in h["transitions"]] == ["Production"],
     )
-    assert [t["to_stage"] for t in history.json()["transitions"]] == ["Production"]
 
 
 TRAIN = """\
@@ -341,9 +369,14 @@ def test_mlflow_run_of_a_local_project(url: str, tmp_path: Path) -> None:
     assert run.data.params == {"alpha": "0.25", "label": "x"}
     assert run.data.metrics == {"score": 0.5}
     assert run.data.tags["mlflow.project.entryPoint"] == "main"
-    native = native_run(url, run.info.run_id)
-    assert native["info"]["status"] == "FINISHED"
-    assert native["data"]["params"] == {"alpha": "0.25", "label": "x"}
+    native(
+        url,
+        f"runs/{run.info.run_id}",
+        lambda r: (
+            r["info"]["status"] == "FINISHED"
+            and r["data"]["params"] == {"alpha": "0.25", "label": "x"}
+        ),
+    )
 
 
 def _answers(url: str) -> bool:
