@@ -140,3 +140,62 @@ def test_the_server_follows_the_alias_under_load(
     assert "scikit-learn" in (context / "model_dir" / "requirements.txt").read_text()
     assert (context / "runstream-src" / "src" / "runstream" / "serving" / "app.py").is_file()
 
+
+def _versions_by_worker(url: str, wanted: int, until: str | None = None) -> dict[int, str]:
+    """``/version`` on fresh connections until ``wanted`` workers answered (at ``until``)."""
+    seen: dict[int, str] = {}
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        answer = httpx.get(f"{url}/version", timeout=10).json()  # a new connection each time
+        seen[answer["worker"]] = answer["models"][0]["version"]
+        if len(seen) >= wanted and (until is None or set(seen.values()) == {until}):
+            return seen
+        time.sleep(0.05)
+    raise AssertionError(f"workers seen: {seen}, wanted {wanted} at version {until}")
+
+
+@pytest.mark.timeout(600)  # about 60 s on a quiet machine
+def test_every_worker_answers_and_follows_the_alias(
+    running_apps: Settings, client: RunstreamClient
+) -> None:
+    import psutil
+    from sklearn.dummy import DummyClassifier  # type: ignore[import-untyped]
+
+    name = "wine-workers"
+    x, y = wine()
+    assert _log_version(client, sklearn_model(x, y), x, name) == 1
+    client.set_registered_model_alias(name, "champion", 1)
+    client.flush(30)
+    _wait_alias(client, 1, name)
+    server = serve(running_apps, "-m", f"models:/{name}@champion", "--workers", "2")
+    children: set[int] = set()
+    try:
+        workers = _versions_by_worker(server.url, 2)
+        assert set(workers.values()) == {"1"}
+        children = {c.pid for c in psutil.Process(server.process.pid).children()}
+        assert set(workers) <= children, (workers, children)
+        body = {"dataframe_split": {"columns": list(x.columns), "data": x.head(3).values.tolist()}}
+        for _ in range(10):
+            answer = httpx.post(f"{server.url}/invocations", json=body, timeout=30)
+            assert answer.status_code == 200
+            assert answer.headers["x-runstream-model-version"] == "1"
+
+        constant = DummyClassifier(strategy="constant", constant=2).fit(x, y)
+        assert _log_version(client, constant, x, name) == 2
+        client.set_registered_model_alias(name, "champion", 2)
+        client.flush(30)
+        _wait_alias(client, 2, name)
+        moved = time.monotonic()
+        # Each worker follows the registry on its own: both must come to version 2.
+        workers = _versions_by_worker(server.url, 2, until="2")
+        assert time.monotonic() - moved < 30
+        for _ in range(10):
+            answer = httpx.post(f"{server.url}/invocations", json=body, timeout=30)
+            assert answer.status_code == 200
+            assert answer.headers["x-runstream-model-version"] == "2"
+            assert answer.json() == {"predictions": [2, 2, 2]}
+    finally:
+        server.stop()
+    assert not [pid for pid in children if psutil.pid_exists(pid)
+                and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE], "workers left running"
+
