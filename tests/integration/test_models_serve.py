@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 import pytest
 from models_helpers import sklearn_model, wine
-from models_server import serve, server_env
+from models_server import serve, server_env, start
 
 import runstream as mlflow
 from runstream.config import Settings
@@ -199,3 +199,47 @@ def test_every_worker_answers_and_follows_the_alias(
     assert not [pid for pid in children if psutil.pid_exists(pid)
                 and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE], "workers left running"
 
+
+def _env_of(log: str, manager: str) -> tuple[str, Path]:
+    """What the server said about the model's environment, and where it is."""
+    line = next(x for x in log.splitlines() if f"the {manager} environment" in x)
+    said = line.split("runstream: ", 1)[1].split(" the ", 1)[0]
+    return said, Path(line.split(f"the {manager} environment ", 1)[1].split(" ", 1)[0])
+
+
+@pytest.mark.timeout(900)  # about 90 s on a quiet machine with uv's cache filled
+def test_a_model_environment_is_built_once_then_reused(
+    running_apps: Settings, client: RunstreamClient
+) -> None:
+    import psutil
+    import sklearn  # type: ignore[import-untyped]
+    import skops  # type: ignore[import-untyped]
+
+    x, y = wine()
+    model = sklearn_model(x, y)
+    pins = [f"scikit-learn=={sklearn.__version__}", f"skops=={skops.__version__}"]
+    with mlflow.start_run() as run:
+        mlflow.sklearn.log_model(
+            model, name="model", input_example=x.head(2), pip_requirements=pins
+        )
+    uri = f"runs:/{run.info.run_id}/model"
+    body = {"dataframe_split": {"columns": list(x.columns), "data": x.head(3).values.tolist()}}
+    want = {"predictions": [int(v) for v in model.predict(x.head(3))]}
+    envs: list[Path] = []
+    for attempt in ("built", "reused"):
+        server = start(running_apps, "-m", uri, "--env-manager", "uv").wait_ready(600)
+        try:
+            answer = httpx.post(f"{server.url}/invocations", json=body, timeout=30)
+            assert answer.status_code == 200, answer.text
+            assert answer.json() == want
+            said, env = _env_of(server.log.read_text(), "uv")
+            assert said == ("building" if attempt == "built" else "reusing"), said
+            # The server runs on the environment's interpreter, which holds the model's pins.
+            assert psutil.Process(server.process.pid).cmdline()[0] == str(env / "bin" / "python")
+            site = next((env / "lib").glob("python3*/site-packages"))
+            assert (site / f"scikit_learn-{sklearn.__version__}.dist-info").is_dir()
+            envs.append(env)
+        finally:
+            server.stop()
+    assert envs[0] == envs[1]
+    assert [p.name for p in envs[0].parent.iterdir() if p.is_dir()] == [envs[0].name]
