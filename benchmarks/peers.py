@@ -41,10 +41,12 @@ ROOT = Path(__file__).resolve().parents[1]
 REQUIREMENTS: dict[str, list[list[str]]] = {
     "mlflow": [["mlflow==3.17.2"]],
     "fasttrackml": [["--no-deps", "fasttrackml==0.6.0"], ["mlflow-skinny==3.17.2"]],
-    # Airflow pins fastapi below the query service's, so Runstream joins its venv without
-    # dependencies: the provider (runstream.airflow) needs only httpx, which Airflow has,
-    # and runs projects through the `runstream` command of Runstream's own environment.
-    "airflow": [["apache-airflow==3.3.2"], ["--no-deps", "-e", str(ROOT)]],
+    # Airflow first, then Runstream's provider into it as the README says (editable, so
+    # the source under test is this checkout), with what the wine example imports.
+    "airflow": [
+        ["apache-airflow==3.3.2"],
+        ["-e", f"{ROOT}[airflow,models]", "scikit-learn~=1.9"],
+    ],
 }
 PACKAGES = {"mlflow": "mlflow", "fasttrackml": "fasttrackml", "airflow": "apache-airflow"}
 READY_PATH = "/api/2.0/mlflow/experiments/search?max_results=1"

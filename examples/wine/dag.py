@@ -4,9 +4,9 @@ Airflow decides when and in what order; Runstream records what happened. Every r
 task starts carries ``airflow.dag_id``, ``airflow.task_id``, ``airflow.run_id`` and
 ``airflow.try_number`` tags, so the runs of one DAG run are one search away.
 
-Needs a ``runstream`` connection (``runstream_default``): host = the tracking URI,
-``extra.runstream_bin`` = the ``runstream`` command of the environment that has this
-project's dependencies (scikit-learn). Try it with::
+Needs ``pip install 'runstream[airflow,models]' scikit-learn`` in Airflow's environment
+(the tasks run this project there, ``env_manager="local"``) and a ``runstream``
+connection (``runstream_default``) whose host is the tracking URI. Try it with::
 
     airflow dags test wine_pipeline -c '{"epochs": 5}'
 """

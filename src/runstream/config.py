@@ -90,6 +90,7 @@ class Settings:
     auth_default_permission: str = "NO_PERMISSIONS"
     auth_max_failures: int = 10
     auth_window_s: float = 60.0
+    session_s: float = 8 * 3600.0
     oidc_issuer: str = ""
     oidc_jwks_url: str = ""
     oidc_audience: str = ""
@@ -264,6 +265,7 @@ _FIELDS: dict[str, tuple[str, Callable[[str, str], Any]]] = {
     "AUTH_DEFAULT_PERMISSION": ("auth_default_permission", _parse_permission),
     "AUTH_MAX_FAILURES": ("auth_max_failures", lambda n, raw: _parse_int(n, raw, 1, 1_000_000)),
     "AUTH_WINDOW_S": ("auth_window_s", lambda n, raw: _parse_float(n, raw, 1, 86_400)),
+    "SESSION_S": ("session_s", lambda n, raw: _parse_float(n, raw, 60, 30 * 86_400)),
     "OIDC_ISSUER": ("oidc_issuer", _text),
     "OIDC_JWKS_URL": ("oidc_jwks_url", _parse_url),
     "OIDC_AUDIENCE": ("oidc_audience", _text),

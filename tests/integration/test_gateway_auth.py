@@ -4,7 +4,8 @@ One server as ``runstream serve`` builds it, auth on (default NO_PERMISSIONS), a
 broker and materializer. alice and bob are users made through the admin API; MLflow's
 own client logs in with ``MLFLOW_TRACKING_USERNAME`` / ``MLFLOW_TRACKING_PASSWORD``.
 A creator gets MANAGE at once; another user may neither write to nor read the
-creator's runs, artifacts and models until granted, and then may.
+creator's runs, artifacts and models until granted, and then may. Stage and alias
+changes name who made them in the admins' audit trail.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from materializer_support import materializer
+from materializer_support import materializer, wait_for
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 from test_gateway_tracking import server
@@ -117,3 +118,35 @@ def test_the_admin_may_do_everything(url: str, monkeypatch: pytest.MonkeyPatch) 
     run = admin.create_run(experiment)
     admin.set_terminated(run.info.run_id)
     assert admin.get_run(run.info.run_id).info.status == "FINISHED"
+
+
+def test_stage_and_alias_changes_show_who_made_them_in_the_audit(
+    url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    alice = _client(url, "alice", monkeypatch)
+    alice.create_registered_model("audited")
+    version = alice.create_model_version("audited", "s3://bucket/model").version
+    alice.transition_model_version_stage("audited", version, "Staging")
+    alice.set_registered_model_alias("audited", "champion", version)
+    bob = _client(url, "bob", monkeypatch)
+    _denied(lambda: bob.delete_registered_model_alias("audited", "champion"))  # not audited
+    alice = _client(url, "alice", monkeypatch)
+    alice.delete_registered_model_alias("audited", "champion")
+
+    def trail() -> list[tuple[str, str, str]]:
+        resp = httpx.get(f"{url}/api/v1/auth/audit", auth=ADMIN, timeout=60)
+        assert resp.status_code == 200, resp.text
+        return [
+            (e["actor"], e["action"], e["subject"])
+            for e in resp.json()["events"]
+            if e["subject"].startswith("model audited ")
+        ]
+
+    changes = wait_for("the registry changes in the audit", trail, lambda t: len(t) >= 3)
+    assert changes == [  # newest first
+        ("alice", "registry.alias_deleted", "model audited alias champion removed"),
+        ("alice", "registry.alias_set", f"model audited alias champion -> v{version}"),
+        ("alice", "registry.stage_changed", f"model audited v{version} None -> Staging"),
+    ]
+    refused = httpx.get(f"{url}/api/v1/auth/audit", auth=("alice", USERS["alice"]), timeout=60)
+    assert refused.status_code == 403

@@ -14,6 +14,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import mlflow
@@ -101,6 +102,41 @@ def test_fluent_api_logs_and_reads_back(url: str) -> None:
         [run.info.experiment_id], order_by=["attributes.start_time"]
     )
     assert [r.info.run_name for r in found] == ["outer", "inner"]
+
+
+def test_a_run_just_written_reads_back_at_once_and_the_lake_agrees(url: str) -> None:
+    client = MlflowClient()
+    exp = client.create_experiment(f"gateway-mirror-{time.time_ns()}")
+    rid = client.create_run(exp, tags={"team": "a"}, run_name="fresh").info.run_id
+    now = int(time.time() * 1000)
+    client.log_batch(rid, metrics=[Metric("acc", 0.5, now, 0), Metric("acc", 0.7, now, 1)],
+                     params=[Param("lr", "0.1")], tags=[RunTag("k", "v")])
+    client.set_terminated(rid, "FAILED")  # MLflow's client reads the run back here
+    get = f"{url}/api/2.0/mlflow/runs/get"
+    first = httpx.get(get, params={"run_id": rid})
+    assert first.status_code == 200
+    assert first.headers["x-runstream-freshness"] == "mirrored"  # not waited for the lake
+    run = first.json()["run"]
+    assert run["info"]["status"] == "FAILED" and run["info"]["run_name"] == "fresh"
+    assert run["data"]["params"] == [{"key": "lr", "value": "0.1"}]
+    assert {t["key"]: t["value"] for t in run["data"]["tags"]}["k"] == "v"
+    assert [(m["key"], m["value"], m["step"]) for m in run["data"]["metrics"]] == [
+        ("acc", 0.7, 1)
+    ]
+    deadline = time.monotonic() + 30
+    while True:
+        later = httpx.get(get, params={"run_id": rid})
+        if later.headers["x-runstream-freshness"] == "held":
+            break
+        assert time.monotonic() < deadline, "the lake never held the run's writes"
+        time.sleep(0.1)
+
+    def ordered(body: dict[str, Any]) -> dict[str, Any]:
+        data = body["run"]["data"]
+        return {**body, "run": {**body["run"], "data": {
+            k: sorted(v, key=lambda item: item["key"]) for k, v in data.items()}}}
+
+    assert ordered(later.json()) == ordered(first.json())
 
 
 def test_client_api_batch_limits_and_mlflow_errors(url: str) -> None:

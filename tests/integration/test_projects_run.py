@@ -7,14 +7,17 @@ MLflow's own client on the query service.
 from __future__ import annotations
 
 import json
+import shutil
 import signal
 import subprocess
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+from mlflow.entities import ViewType
 from project_support import RUNSTREAM, cli_env, run_cli, run_id_of, wait_run, write_project
 
 from runstream.config import Settings
@@ -220,35 +223,72 @@ def test_detach_returns_the_run_id_and_logs_output_as_artifacts(
     assert paths == {"stdout.txt", "stderr.txt"}
 
 
-def test_conda_and_docker_projects_name_the_missing_tool(
-    settings: Settings, tmp_path: Path
+CONDA_PROJECT = {
+    "MLproject": """
+        name: my-ml-project
+        conda_env: conda.yaml
+        entry_points:
+          main:
+            parameters:
+              learning_rate: {type: float, default: 0.01}
+            command: "python train.py --learning-rate {learning_rate}"
+    """,
+    "conda.yaml": "name: x\ndependencies:\n  - python=3.11\n",
+}
+DOCKER_PROJECT = {
+    "MLproject": """
+        name: boxed
+        docker_env:
+          image: python:3.11
+        entry_points:
+          main:
+            command: "python -V"
+    """,
+}
+
+
+def test_missing_conda_or_docker_is_named_and_nothing_starts(
+    running_apps: Settings, project: Path, tmp_path: Path
 ) -> None:
-    conda = write_project(tmp_path / "conda", {
-        "MLproject": """
-            name: my-ml-project
-            conda_env: conda.yaml
-            entry_points:
-              main:
-                parameters:
-                  learning_rate: {type: float, default: 0.01}
-                  epochs: {type: int, default: 100}
-                command: "python train.py --learning-rate {learning_rate} --epochs {epochs}"
-        """,
-        "conda.yaml": "name: x\ndependencies:\n  - python=3.11\n",
-    })
-    done = run_cli(settings, str(conda))
-    assert done.returncode != 0 and "needs conda" in done.stderr, done.stderr
-    assert "runstream: run " not in done.stderr
-    docker = write_project(tmp_path / "docker", {
-        "MLproject": """
-            name: boxed
-            docker_env:
-              image: python:3.11
-            entry_points:
-              main:
-                command: "python -V"
-        """,
-    })
-    done = run_cli(settings, str(docker))
-    assert done.returncode != 0 and "docker" in done.stderr, done.stderr
-    assert "runstream: run " not in done.stderr
+    docker = shutil.which("docker")  # the machine's docker CLI; its engine is not used
+    assert docker is not None, "the docker case runs the real docker CLI"
+    git = shutil.which("git")  # MLflow's projects code imports GitPython, which needs it
+    assert git is not None
+    bare = tmp_path / "bare-bin"  # a PATH without conda or docker
+    with_docker = tmp_path / "docker-bin"  # docker, with no engine behind DOCKER_HOST
+    for folder in (bare, with_docker):
+        folder.mkdir()
+        (folder / "git").symlink_to(git)
+    (with_docker / "docker").symlink_to(docker)
+    conda = write_project(tmp_path / "conda", CONDA_PROJECT)
+    boxed = write_project(tmp_path / "docker", DOCKER_PROJECT)
+    data = f"data={project / 'data.csv'}"
+    experiment = f"tools-{uuid.uuid4().hex[:8]}"
+    cases = [
+        ([str(conda)], bare, "this project needs conda ('conda' not found"),
+        ([str(project), "-P", data, "--env-manager", "conda"], bare,
+         "this project needs conda"),
+        ([str(boxed)], bare, "docker is not installed"),
+        ([str(project), "-P", data, "--build-image"], bare, "docker is not installed"),
+        ([str(boxed)], with_docker, "the docker engine is not reachable"),
+    ]
+    for args, path, said in cases:
+        env = cli_env(running_apps, PATH=str(path), DOCKER_HOST=f"unix://{tmp_path}/no.sock")
+        env.pop("MLFLOW_CONDA_HOME", None)
+        done = subprocess.run(
+            [str(RUNSTREAM), "run", *args, "--experiment-name", experiment],
+            env=env, capture_output=True, text=True, timeout=180,
+        )
+        assert done.returncode == 1 and said in done.stderr, (args, done.stderr)
+        assert "runstream: run " not in done.stderr and done.stdout == ""
+
+    # Nothing was half started: a run made after them is the experiment's only one.
+    done = run_cli(running_apps, str(project), "-P", data, "--experiment-name",
+                   experiment)
+    assert done.returncode == 0, done.stderr[-3000:]
+    after = wait_run(running_apps, run_id_of(done))
+    from mlflow import MlflowClient
+
+    client = MlflowClient(tracking_uri=running_apps.api_url)
+    runs = client.search_runs([after.info.experiment_id], run_view_type=ViewType.ALL)
+    assert [r.info.run_id for r in runs] == [after.info.run_id]

@@ -9,30 +9,19 @@ Playwright never downloads one. ``make test`` installs Debian's package first
 from __future__ import annotations
 
 import re
-import shutil
 import struct
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, Route, ViewportSize, expect, sync_playwright
+from playwright.sync_api import Browser, Page, Route, expect
 from test_query_helpers import fill_lake, per_test_settings, rid, serve
+from ui_support import TIMEOUT_MS, VIEWPORT
 
 from runstream.config import Settings
 from runstream.query.ui import bundle_built
 
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
-VIEWPORT: ViewportSize = {"width": 1400, "height": 1000}
-TIMEOUT_MS = 10_000
 SERIES_BLUE = (0x2F, 0x5B, 0xD3)  # colour of a page's first run (plot.js PALETTE[0])
 SERIES_RED = (0xD3, 0x45, 0x2F)  # ... and of its second
 
@@ -49,19 +38,6 @@ COUNT_PIXELS_JS = """([selector, rgb]) => {
 }"""
 
 
-def chromium_path() -> str:
-    """The system chromium's path, or fail the test with what to do about it."""
-    found = shutil.which("chromium")
-    if found is None:
-        pytest.fail(
-            "chromium is not installed, and the UI tests need it (Playwright must not download "
-            "a browser). Run `make test`, whose scripts/install-browser.sh installs Debian's "
-            "package, or `apt-get install chromium`.",
-            pytrace=False,
-        )
-    return found
-
-
 @pytest.fixture(scope="module")
 def base_url(stack_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A live query service over a freshly filled lake."""
@@ -71,18 +47,6 @@ def base_url(stack_settings: Settings, tmp_path_factory: pytest.TempPathFactory)
     fill_lake(settings, history_points=2000)
     with serve(settings) as base:
         yield base
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    """Headless Debian chromium, launched by Playwright (one per module: starting takes ~1 s)."""
-    executable = chromium_path()
-    with sync_playwright() as pw:
-        launched = pw.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        try:
-            yield launched
-        finally:
-            launched.close()
 
 
 @pytest.fixture
@@ -250,6 +214,15 @@ def test_the_registry_shows_models_versions_stages_and_aliases(page: Page) -> No
 
     v2.get_by_role("link", name=rid(2)).click()
     expect(page.get_by_role("heading", name="beta")).to_be_visible()
+
+
+def test_without_access_control_nobody_is_asked_to_sign_in(page: Page) -> None:
+    """Auth off (a local stack): the page opens at once, with no sign-in and no user menu."""
+    page.goto("/#/experiments/1")
+    expect(page.get_by_role("heading", name="vision")).to_be_visible()
+    expect(page.locator("aside").get_by_role("link", name="nlp")).to_be_visible()
+    expect(page.get_by_role("form", name="Sign in to Runstream")).to_have_count(0)
+    expect(page.locator("#user")).to_be_empty()
 
 
 def test_the_footer_shows_the_lake_snapshot(page: Page, base_url: str) -> None:

@@ -17,9 +17,9 @@ from typing import Any
 import httpx
 import pytest
 from materializer_support import materializer, wait_for
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 from test_query_helpers import per_test_settings, serve
-from test_query_ui import CHROMIUM_ARGS, TIMEOUT_MS, VIEWPORT, chromium_path
+from ui_support import TIMEOUT_MS, VIEWPORT
 
 import runstream as rs
 from runstream.config import Settings
@@ -109,17 +109,6 @@ def stack_url(
         finally:
             rs.configure()
             client.close(5.0)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    """Headless Debian chromium."""
-    with sync_playwright() as pw:
-        launched = pw.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
-        try:
-            yield launched
-        finally:
-            launched.close()
 
 
 @pytest.fixture

@@ -14,10 +14,10 @@ import zlib
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 from test_query_helpers import per_test_settings, serve
-from test_query_ui import CHROMIUM_ARGS, TIMEOUT_MS, VIEWPORT, chromium_path
 from test_query_ui_charts import shot
+from ui_support import TIMEOUT_MS, VIEWPORT
 
 from runstream.config import Settings
 from runstream.lake.connection import CATALOG, open_lake
@@ -107,17 +107,6 @@ def base_url(stack_settings: Settings, tmp_path_factory: pytest.TempPathFactory)
     write_runs(settings, RUNS)
     with serve(settings) as url:
         yield url
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    """Headless Debian chromium."""
-    with sync_playwright() as pw:
-        launched = pw.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
-        try:
-            yield launched
-        finally:
-            launched.close()
 
 
 @pytest.fixture

@@ -172,8 +172,9 @@ _BODIES: Final[dict[EventType, dict[str, Any]]] = {
         "version": 3,
         "stage": "Production",
         "archive_existing_versions": True,
+        "actor": "alice@example.com",
     },
-    EventType.REGISTRY_ALIAS_SET: {"alias": "champion", "version": 3},
+    EventType.REGISTRY_ALIAS_SET: {"alias": "champion", "version": 3, "actor": "ci-bot"},
     EventType.REGISTRY_ALIAS_DELETED: {"alias": "champion"},
     EventType.REGISTRY_MODEL_TAG_SET: {"key": "task", "value": "classification"},
     EventType.REGISTRY_MODEL_TAG_DELETED: {"key": "task"},
@@ -335,6 +336,9 @@ def _extra_valid() -> list[tuple[str, dict[str, Any]]]:
             with_body(t.ARTIFACT_LOGGED, media_type="text/plain; charset=utf-8"),
         ),
         ("stage None as a string", with_body(t.REGISTRY_STAGE_CHANGED, stage="None")),
+        ("stage change without an actor", without(t.REGISTRY_STAGE_CHANGED, "actor")),
+        ("alias set with a null actor", with_body(t.REGISTRY_ALIAS_SET, actor=None)),
+        ("alias deleted by someone", with_body(t.REGISTRY_ALIAS_DELETED, actor="bob")),
         ("experiment 0", event(t.EXPERIMENT_RENAMED, {"name": "Default"}, experiment_id="0")),
     ]
 
@@ -434,6 +438,8 @@ _OPTIONAL: Final[dict[EventType, tuple[str, ...]]] = {
     EventType.REGISTRY_MODEL_CREATED: ("description", "tags"),
     EventType.REGISTRY_VERSION_REQUESTED: ("run_id", "description", "tags"),
     EventType.REGISTRY_DESCRIPTION_SET: ("version",),
+    EventType.REGISTRY_STAGE_CHANGED: ("actor",),
+    EventType.REGISTRY_ALIAS_SET: ("actor",),
     EventType.AUTH_CHANGED: tuple(
         f for f in _BODIES[EventType.AUTH_CHANGED] if f not in ("action", "actor")
     ),
@@ -771,6 +777,8 @@ def _specific_invalid() -> list[InvalidSample]:
             "limit",
         ),
         bad("alias_deleted: alias with a slash", with_body(t.REGISTRY_ALIAS_DELETED, alias="a/b")),
+        bad("stage_changed: actor with a space", with_body(t.REGISTRY_STAGE_CHANGED, actor="a b")),
+        bad("alias_set: actor over 128", with_body(t.REGISTRY_ALIAS_SET, actor="a" * 129)),
         bad(
             "version_tag_set: key over the limit",
             with_body(t.REGISTRY_VERSION_TAG_SET, key=key),

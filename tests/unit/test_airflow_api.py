@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import pytest
 
 from runstream.airflow import api, get_provider_info
@@ -21,6 +24,15 @@ def test_connection_settings() -> None:
     assert (given.tracking_uri, given.runstream_bin, given.token) == ("http://x:1", "/b", "")
     with pytest.raises(ValueError, match="needs a host"):
         api.settings_from(None, None, None, None)
+
+
+def test_projects_run_with_the_runstream_beside_this_interpreter() -> None:
+    # pip install 'runstream[airflow]' puts it beside Airflow's python; a task's PATH
+    # need not include that folder.
+    beside = Path(sys.executable).parent / "runstream"
+    assert beside.is_file()
+    assert api.settings_from("h", None, None, None).runstream_bin == str(beside)
+    assert api.settings_from("h", None, None, {"runstream_bin": "/b"}).runstream_bin == "/b"
 
 
 def test_versions_by_stage_and_alias() -> None:

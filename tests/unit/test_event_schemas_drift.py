@@ -169,6 +169,7 @@ def test_patterns_in_the_schema_files_are_the_patterns_of_the_code() -> None:
     assert defs["media_type"]["pattern"] == f.MEDIA_TYPE_PATTERN
     assert defs["model_id"]["pattern"] == lm.MODEL_ID_PATTERN
     assert defs["logged_model_name"]["pattern"] == lm.LOGGED_MODEL_NAME_PATTERN
+    assert defs["principal"]["pattern"] == f.PRINCIPAL_PATTERN
 
 
 def _verdict(check: Any) -> str:

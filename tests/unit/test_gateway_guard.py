@@ -60,6 +60,27 @@ def test_admins_and_auth_off_pass_every_rule() -> None:
     _authorize(Caller(Principal("local")), "POST", "experiments/delete", {"experiment_id": "7"})
 
 
+def test_a_read_token_creates_nothing_and_caps_an_admin_too() -> None:
+    reader = Caller(Principal("bob", cap=Permission.READ, via="token"), AuthDirectory())
+    with pytest.raises(PermissionDeniedError, match="may write"):
+        _authorize(reader, "POST", "experiments/create", {"name": "mine"})
+    with pytest.raises(PermissionDeniedError, match="may write"):
+        _authorize(reader, "POST", "registered-models/create", {"name": "m"})
+    admin_reader = Caller(
+        Principal("root", is_admin=True, cap=Permission.READ, via="token"), AuthDirectory()
+    )
+    with pytest.raises(PermissionDeniedError, match="may write"):
+        _authorize(admin_reader, "POST", "experiments/create", {"name": "mine"})
+    with pytest.raises(PermissionDeniedError, match="EDIT on experiment '7'"):
+        _authorize(admin_reader, "POST", "runs/create", {"experiment_id": "7"})
+    admin_writer = Caller(
+        Principal("root", is_admin=True, cap=Permission.EDIT, via="token"), AuthDirectory()
+    )
+    _authorize(admin_writer, "POST", "runs/create", {"experiment_id": "7"})
+    with pytest.raises(PermissionDeniedError, match="MANAGE on experiment '7'"):
+        _authorize(admin_writer, "POST", "experiments/delete", {"experiment_id": "7"})
+
+
 def test_a_route_without_a_rule_is_refused_with_auth_on() -> None:
     with pytest.raises(PermissionDeniedError, match="for admins"):
         _authorize(_caller(), "POST", "runs/unknown", {})

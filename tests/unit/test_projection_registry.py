@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from projection_support import MemoryLake, deliver, reg
 
+from runstream.events import Envelope
 from runstream.events import EventType as T
 
 
@@ -149,3 +151,37 @@ def test_descriptions_and_tags_of_models_and_versions() -> None:
     assert version is not None and version[7] == "v1 d"
     assert lake.row("model_version_tags", "m", 1, "k") is None
     assert lake.row("registered_model_tags", "m", "k") == ("m", "k", "v")
+
+
+def test_stage_and_alias_changes_are_audited_with_who_did_them() -> None:
+    lake = MemoryLake()
+    lake.feed(deliver(reg(T.REGISTRY_MODEL_CREATED, "m"), _request("m"), _request("m")))  # type: ignore[arg-type]
+
+    def stage(version: int, to: str, actor: str) -> Envelope[Any]:
+        change = T.REGISTRY_STAGE_CHANGED
+        return reg(
+            change, "m", version=version, stage=to, archive_existing_versions=True, actor=actor
+        )
+
+    result = lake.feed(
+        deliver(
+            stage(1, "Production", "alice"),
+            stage(2, "Production", "bob@example.com"),
+            stage(2, "Archived", "bob@example.com"),  # refused: changes nothing, audits nothing
+            reg(T.REGISTRY_ALIAS_SET, "m", alias="champion", version=2, actor="carol"),
+            reg(T.REGISTRY_ALIAS_DELETED, "m", alias="champion"),  # an older producer: no actor
+        )
+    )
+    assert [r.reason for r in result.rejections] == ["bad_transition"]
+    audit = [row[2:] for row in lake.appends["auth_audit"]]
+    assert audit == [
+        ("alice", "registry.stage_changed", "model m v1 None -> Production"),
+        (
+            "bob@example.com",
+            "registry.stage_changed",
+            "model m v2 None -> Production (archived v1)",
+        ),
+        ("carol", "registry.alias_set", "model m alias champion -> v2"),
+        (None, "registry.alias_deleted", "model m alias champion removed"),
+    ]
+    assert len({row[0] for row in lake.appends["auth_audit"]}) == 4  # one row per event

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import textwrap
 from pathlib import Path
 
@@ -97,7 +98,13 @@ def test_uris_that_are_not_projects(tmp_path: Path) -> None:
         plan(RunRequest("git+file:///nonexistent/repo.git"), tmp_path / "s4")
 
 
-def test_missing_tools_are_named(tmp_path: Path) -> None:
+def test_missing_tools_are_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    docker = shutil.which("docker")  # the machine's docker CLI (its engine is not used)
+    assert docker is not None, "these checks run the real docker CLI"
+    empty = tmp_path / "bin"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))
+    monkeypatch.delenv("MLFLOW_CONDA_HOME", raising=False)
     folder = tmp_path / "c"
     folder.mkdir()
     (folder / "MLproject").write_text("name: c\nconda_env: conda.yaml\nentry_points:\n"
@@ -105,5 +112,24 @@ def test_missing_tools_are_named(tmp_path: Path) -> None:
     (folder / "conda.yaml").write_text("name: c\ndependencies: [python=3.11]\n")
     with pytest.raises(ProjectEnvError, match="needs conda"):
         plan(RunRequest(str(folder)), tmp_path / "s")
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    (plain / "MLproject").write_text("name: p\nentry_points:\n  main:\n    command: python -V\n")
+    with pytest.raises(ProjectEnvError, match="needs conda"):
+        plan(RunRequest(str(plain), env_manager="conda"), tmp_path / "s1")
     with pytest.raises(ProjectError, match="choose one of local, virtualenv, uv, conda"):
         plan(RunRequest(str(folder), env_manager="pip"), tmp_path / "s2")
+
+    boxed = tmp_path / "boxed"
+    boxed.mkdir()
+    (boxed / "MLproject").write_text("name: b\ndocker_env:\n  image: python:3.11\n"
+                                     "entry_points:\n  main:\n    command: python -V\n")
+    with pytest.raises(ProjectEnvError, match="docker is not installed"):
+        plan(RunRequest(str(boxed)), tmp_path / "s3")
+    with pytest.raises(ProjectEnvError, match="docker is not installed"):
+        plan(RunRequest(str(plain), build_image=True), tmp_path / "s4")
+    (empty / "docker").symlink_to(docker)
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path / 'no-engine.sock'}")
+    with pytest.raises(ProjectEnvError, match="the docker engine is not reachable") as refused:
+        plan(RunRequest(str(boxed)), tmp_path / "s5")
+    assert "no-engine.sock" in str(refused.value)

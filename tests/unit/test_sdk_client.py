@@ -5,6 +5,7 @@ Events go to an in-memory sink through the real buffer and sender thread.
 
 from __future__ import annotations
 
+import getpass
 import math
 from collections.abc import Iterator
 from typing import Any
@@ -203,6 +204,20 @@ def test_registry_writes_go_to_the_registry_topic(sink: MemorySink) -> None:
     assert [m.key for m in registry] == [b"wine"] * 4
     stage = next(e for e in sink.events() if e.type == EventType.REGISTRY_STAGE_CHANGED)
     assert stage.body.stage == "Production"
+    alias = next(e for e in sink.events() if e.type == EventType.REGISTRY_ALIAS_SET)
+    # the audit trail names who moved them: the login name, as runs name their user
+    assert stage.body.actor == alias.body.actor == getpass.getuser()
+
+
+def test_a_login_name_that_is_no_principal_name_changes_the_stage_without_an_actor(
+    sink: MemorySink, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(getpass, "getuser", lambda: "DOMAIN\\ann lee")
+    client = mlflow.get_client()
+    client.transition_model_version_stage("wine", 1, "Staging")
+    client.flush()
+    (stage,) = [e for e in sink.events() if e.type == EventType.REGISTRY_STAGE_CHANGED]
+    assert stage.body.stage == "Staging" and stage.body.actor is None
 
 
 def test_a_registration_wait_without_a_query_service_fails_clearly(sink: MemorySink) -> None:

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 MLFLOW_API = "/api/2.0/mlflow"
@@ -25,7 +27,7 @@ class ConnectionSettings:
         tracking_uri: the query service's URL (``host``, or ``extra.tracking_uri``).
         token: the API token (the connection's password), or "".
         runstream_bin: the ``runstream`` command that runs projects (``extra.runstream_bin``,
-            else the one on PATH).
+            else :func:`default_binary`).
         env: extra variables for that command (``extra.env``, e.g. ``RUNSTREAM_KAFKA_BOOTSTRAP``).
     """
 
@@ -49,6 +51,29 @@ class ConnectionSettings:
         return {"Authorization": f"Bearer {self.token}"} if self.token else {}
 
 
+def default_binary() -> str:
+    """The ``runstream`` installed beside this interpreter (``pip install 'runstream[airflow]'``).
+
+    Airflow's task processes do not always have their environment's ``bin`` on PATH, so
+    the command of the environment the provider runs in comes first, then PATH's.
+    """
+    beside = Path(sys.executable).parent / "runstream"
+    if beside.is_file():
+        return str(beside)
+    return shutil.which("runstream") or "runstream"
+
+
+def _extras(extra: Mapping[str, Any] | str | None) -> Mapping[str, Any]:
+    if isinstance(extra, Mapping):
+        return extra
+    if isinstance(extra, str) and extra:
+        value = json.loads(extra)
+        if not isinstance(value, Mapping):
+            raise ValueError("the extra of a runstream connection must be a JSON object")
+        return value
+    return {}
+
+
 def settings_from(
     host: str | None, port: int | None, password: str | None, extra: Mapping[str, Any] | str | None
 ) -> ConnectionSettings:
@@ -57,9 +82,7 @@ def settings_from(
     Raises:
         ValueError: neither a host nor ``extra.tracking_uri``, or a malformed ``extra``.
     """
-    extras: Mapping[str, Any] = json.loads(extra) if isinstance(extra, str) and extra else (
-        extra if isinstance(extra, Mapping) else {}
-    )
+    extras = _extras(extra)
     uri = str(extras.get("tracking_uri") or "")
     if not uri:
         if not host:
@@ -72,7 +95,7 @@ def settings_from(
     env = extras.get("env") or {}
     if not isinstance(env, Mapping):
         raise ValueError("extra.env of a runstream connection must be an object")
-    binary = str(extras.get("runstream_bin") or shutil.which("runstream") or "runstream")
+    binary = str(extras.get("runstream_bin") or default_binary())
     return ConnectionSettings(
         uri.rstrip("/"), password or "", binary, {str(k): str(v) for k, v in env.items()}
     )
@@ -114,6 +137,7 @@ def tags_of(run: Mapping[str, Any]) -> dict[str, str]:
 
 def dag_run_filter(dag_id: str, run_id: str) -> str:
     """The MLflow search filter of the runs one DAG run started."""
+
     def quoted(value: str) -> str:
         return "'" + value.replace("'", "\\'") + "'"
 
@@ -144,6 +168,7 @@ __all__ = [
     "MLFLOW_API",
     "ConnectionSettings",
     "dag_run_filter",
+    "default_binary",
     "metrics_of",
     "parse_version",
     "result_line",

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
 from collections.abc import Mapping
 from typing import Any
 
@@ -12,6 +10,7 @@ from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowException
 
 from runstream.airflow import api
+from runstream.airflow.command import ProjectCommand
 from runstream.airflow.hooks import RunstreamHook
 
 
@@ -40,8 +39,9 @@ class RunstreamProjectOperator(BaseOperator):  # type: ignore[misc]
        ``{"run_id", "status", "metrics"}`` (the ``return_value`` XCom);
     4. fails when the run did not end FINISHED (FAILED or KILLED, with the exit status).
 
-    Killing the task sends SIGTERM to ``runstream run``, which stops the command's
-    process group and ends the run KILLED.
+    Killing the task (``on_kill``: Airflow's SIGTERM to the task, a timeout, a task
+    marked failed) sends SIGTERM to ``runstream run``, which stops the command's process
+    group and ends the run KILLED; the task then fails with that status.
     """
 
     template_fields = (
@@ -81,7 +81,7 @@ class RunstreamProjectOperator(BaseOperator):  # type: ignore[misc]
         self.run_name = run_name
         self.tags = dict(tags or {})
         self.runstream_conn_id = runstream_conn_id
-        self._process: subprocess.Popen[str] | None = None
+        self._command: ProjectCommand | None = None
 
     def command(self, binary: str, lineage: Mapping[str, str]) -> list[str]:
         """The ``runstream run`` command line of this task."""
@@ -108,16 +108,13 @@ class RunstreamProjectOperator(BaseOperator):  # type: ignore[misc]
         # 1. the project
         argv = self.command(settings.runstream_bin, lineage_tags(context))
         self.log.info("running %s", " ".join(argv))
-        env = {**os.environ, **settings.command_env()}
-        self._process = subprocess.Popen(
-            argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-        )
-        assert self._process.stdout is not None
+        self._command = ProjectCommand(argv, {**os.environ, **settings.command_env()})
+        self._command.start()
         lines = []
-        for line in self._process.stdout:
+        for line in self._command.lines():
             self.log.info("%s", line.rstrip())
             lines.append(line)
-        code = self._process.wait()
+        code = self._command.wait()
         result = api.result_line(lines)
         if result is None:
             tail = "".join(lines[-20:])
@@ -141,13 +138,9 @@ class RunstreamProjectOperator(BaseOperator):  # type: ignore[misc]
         return {"run_id": run_id, "status": status, "metrics": metrics}
 
     def on_kill(self) -> None:
-        """Stops ``runstream run``, which ends the run KILLED."""
-        if self._process is not None and self._process.poll() is None:
-            self._process.send_signal(signal.SIGTERM)
-            try:
-                self._process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
+        """Stops ``runstream run``: it stops the project's process group, ends the run KILLED."""
+        if self._command is not None and not self._command.stop():
+            self.log.warning("runstream run did not stop in time; killed it")
 
 
 __all__ = ["RunstreamProjectOperator", "lineage_tags"]

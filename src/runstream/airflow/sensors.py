@@ -1,4 +1,4 @@
-"""``RunstreamModelVersionSensor``: wait until a registered model has a new version in a stage."""
+"""``RunstreamModelVersionSensor``: wait for a new version of a model in a stage or alias."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 from airflow.sdk import BaseSensorOperator, PokeReturnValue
-from airflow.sdk.exceptions import AirflowException
+from airflow.sdk.exceptions import AirflowException, AirflowSensorTimeout
 
 from runstream.airflow.hooks import RunstreamHook
 from runstream.airflow.triggers import RunstreamModelVersionTrigger
@@ -18,8 +18,10 @@ class RunstreamModelVersionSensor(BaseSensorOperator):  # type: ignore[misc]
     "New" is a version number of at least ``min_version`` when it is given (templated,
     e.g. the version a register task pushed), else one above the version that held the
     stage or alias when the sensor started. Deferrable by default: the wait runs in
-    Airflow's triggerer, not in a worker slot. The sensor returns the version number
-    (its ``return_value`` XCom).
+    Airflow's triggerer, not in a worker slot; ``deferrable=False`` pokes every
+    ``poll_interval`` seconds instead. The sensor returns the version number (its
+    ``return_value`` XCom). After ``timeout`` seconds it fails with
+    ``AirflowSensorTimeout``, naming what it waited for.
     """
 
     template_fields = ("model_name", "stage", "alias", "min_version")
@@ -56,11 +58,29 @@ class RunstreamModelVersionSensor(BaseSensorOperator):  # type: ignore[misc]
                 self._above = int(str(self.min_version)) - 1
             else:
                 self._above = hook.model_version(self.model_name, self.stage, self.alias) or 0
+            self.log.info("waiting for %s", self._awaited())
         return self._above
 
+    def _where(self) -> str:
+        return f"in stage {self.stage}" if self.stage else f"under alias {self.alias}"
+
+    def _awaited(self) -> str:
+        above = "a new version" if self._above is None else f"a version above {self._above}"
+        return f"{above} of {self.model_name} {self._where()}"
+
+    def _timed_out(self) -> str:
+        return (
+            f"{self.task_id}: no {self._awaited().removeprefix('a ')} within "
+            f"{float(self.timeout):g} s (the sensor's timeout)"
+        )
+
     def _found(self, hook: RunstreamHook) -> int | None:
+        floor = self._floor(hook)
         version = hook.model_version(self.model_name, self.stage, self.alias)
-        return version if version is not None and version > self._floor(hook) else None
+        if version is None or version <= floor:
+            return None
+        self.log.info("%s version %d is %s", self.model_name, version, self._where())
+        return version
 
     def poke(self, context: Any) -> PokeReturnValue:
         """One check (the non-deferrable path)."""
@@ -68,16 +88,21 @@ class RunstreamModelVersionSensor(BaseSensorOperator):  # type: ignore[misc]
         return PokeReturnValue(is_done=version is not None, xcom_value=version)
 
     def execute(self, context: Any) -> Any:
-        """Checks once; defers to the trigger when the version is not there yet."""
+        """Checks once; defers to the trigger when the version is not there yet.
+
+        Raises:
+            AirflowSensorTimeout: non-deferrable, and nothing came within ``timeout``
+                (the message names the model, the stage or alias and the floor).
+        """
         if not self.deferrable:
-            return super().execute(context)
+            try:
+                return super().execute(context)
+            except AirflowSensorTimeout as exc:
+                raise AirflowSensorTimeout(self._timed_out()) from exc
         hook = RunstreamHook(self.runstream_conn_id)
         version = self._found(hook)
         if version is not None:
             return version
-        where = f"stage {self.stage}" if self.stage else f"alias {self.alias}"
-        self.log.info("waiting for a version of %s above %d in %s",
-                      self.model_name, self._floor(hook), where)
         self.defer(
             trigger=RunstreamModelVersionTrigger(
                 runstream_conn_id=self.runstream_conn_id,
@@ -90,6 +115,15 @@ class RunstreamModelVersionSensor(BaseSensorOperator):  # type: ignore[misc]
             method_name="execute_complete",
             timeout=timedelta(seconds=float(self.timeout)),
         )
+
+    def resume_execution(
+        self, next_method: str, next_kwargs: dict[str, Any] | None, context: Any
+    ) -> Any:
+        """Resumes after the trigger; its timeout fails with the same message as poking."""
+        try:
+            return super().resume_execution(next_method, next_kwargs, context)
+        except AirflowSensorTimeout as exc:
+            raise AirflowSensorTimeout(self._timed_out()) from exc
 
     def execute_complete(self, context: Any, event: dict[str, Any]) -> int:
         """Resumes after the trigger fired: the version number."""

@@ -3,7 +3,8 @@
 Accepted, as MLflow's client and our SDK send them:
 
 - ``Authorization: Basic`` (``MLFLOW_TRACKING_USERNAME`` / ``_PASSWORD``): a user
-  of the directory, or the first admin of the settings;
+  of the directory, or the first admin of the settings; the web UI's sign-in form
+  goes through the same check (:meth:`Authenticator.login`);
 - ``Authorization: Bearer rst_...`` (``MLFLOW_TRACKING_TOKEN``, ``RUNSTREAM_TOKEN``):
   a service token, capped by its scopes;
 - ``Authorization: Bearer <JWT>``: an OIDC token of the configured issuer;
@@ -149,6 +150,19 @@ class Authenticator:
         username, sep, password = decoded.partition(":")
         if not sep or not username:
             raise AuthenticationError("malformed HTTP basic credentials")
+        return self.login(username, password, address, directory)
+
+    def login(
+        self, username: str, password: str, address: str, directory: AuthDirectory
+    ) -> Principal:
+        """The user a username and password name (steps 1-3; blocking: argon2).
+
+        HTTP basic comes here, and so does the web UI's sign-in form.
+
+        Raises:
+            AuthenticationError: a wrong username or password (401).
+            TooManyAttemptsError: over the failure limit (429).
+        """
         keys = (f"addr:{address}", f"user:{username}")
         self._limiter.check(*keys)
         stored, principal = self._user(username, directory)

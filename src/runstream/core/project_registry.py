@@ -5,7 +5,9 @@ topic gives every version the same number. Each handler applies one event whole,
 or raises :class:`~runstream.core.working.EventRejectedError` before changing
 anything. A deleted model keeps its row (``deleted = true``, so the API can say it
 is gone) while its versions, tags and aliases are removed, as MLflow removes them;
-creating the model again starts from version 1.
+creating the model again starts from version 1. A stage or alias change also
+adds its row to the audit trail (``auth_audit``: who, when, what), once it is
+applied; an event that is rejected changed nothing and adds none.
 """
 
 from __future__ import annotations
@@ -54,6 +56,12 @@ def _touch_model(w: Working, name: str, at: int) -> None:
 def _touch_version(w: Working, row: VersionRow, at: int) -> None:
     row.last_updated_time = at
     w.touch("model_versions", (row.name, row.version))
+
+
+def _audit(w: Working, env: Envelope[Any], subject: str) -> None:
+    """One audit row: the event, when, who (None when the producer did not say), what."""
+    row = (env.event_id, env.produced_at, env.body.actor, env.type.value, subject)
+    w.appends["auth_audit"].append(row)
 
 
 def model_created(w: Working, env: Envelope[RegistryModelCreatedBody]) -> None:
@@ -129,9 +137,13 @@ def stage_changed(w: Working, env: Envelope[RegistryStageChangedBody]) -> None:
     transitions.append(
         (name, body.version, row.current_stage, target.value, REASON_REQUESTED, env.event_id, at)
     )
+    subject = f"model {name} v{body.version} {row.current_stage} -> {target.value}"
+    if archived:
+        subject += " (archived " + ", ".join(f"v{n}" for n in archived) + ")"
     row.current_stage = target.value
     _touch_version(w, row, at)
     _touch_model(w, name, at)
+    _audit(w, env, subject)
 
 
 def alias_set(w: Working, env: Envelope[RegistryAliasSetBody]) -> None:
@@ -141,6 +153,7 @@ def alias_set(w: Working, env: Envelope[RegistryAliasSetBody]) -> None:
     w.aliases[(name, body.alias)] = body.version
     w.set_kv("registered_model_aliases", (name, body.alias), (name, body.alias, body.version))
     _touch_model(w, name, env.produced_at)
+    _audit(w, env, f"model {name} alias {body.alias} -> v{body.version}")
 
 
 def alias_deleted(w: Working, env: Envelope[RegistryAliasDeletedBody]) -> None:
@@ -149,6 +162,7 @@ def alias_deleted(w: Working, env: Envelope[RegistryAliasDeletedBody]) -> None:
     w.aliases.pop((model.name, env.body.alias), None)
     w.set_kv("registered_model_aliases", (model.name, env.body.alias), None)
     _touch_model(w, model.name, env.produced_at)
+    _audit(w, env, f"model {model.name} alias {env.body.alias} removed")
 
 
 def model_tag_set(w: Working, env: Envelope[RegistryModelTagSetBody]) -> None:

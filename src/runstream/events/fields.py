@@ -61,6 +61,18 @@ MEDIA_TYPE_PATTERN: Final = (
 T = TypeVar("T")
 
 
+def actor_name(name: str | None) -> str | None:
+    """``name`` as the ``actor`` of an audited change, or None when it is no principal name.
+
+    A user's name from a login (an OIDC claim, the SDK's login name) may hold
+    characters a principal name may not; the change is then made and audited
+    without its actor rather than refused.
+    """
+    if name is None or re.search(PRINCIPAL_PATTERN, name) is None:
+        return None
+    return name
+
+
 def as_pydantic_check(check: Callable[[Any], T]) -> Callable[[Any], T]:
     """Wraps a ``events.limits`` check so pydantic reports its failures as field errors.
 

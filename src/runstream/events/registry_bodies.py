@@ -3,7 +3,9 @@
 Registry events are keyed by model name, so one partition orders all the changes
 of one registered model; version numbers are assigned by the materializer in
 that order, which is why ``registry.version_requested`` carries a ``request_id``
-and no number.
+and no number. Stage and alias changes may name their ``actor`` (the user who
+made them, as the write gateway authenticated them or the SDK's login name); the
+materializer records them in the audit trail with or without one.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from runstream.events.fields import (
     Alias,
     Bool,
     Description,
+    PrincipalName,
     RegistryTags,
     RegistryTagValue,
     RequestId,
@@ -78,6 +81,7 @@ class RegistryStageChangedBody(EventBody):
     version: Version
     stage: ModelStage
     archive_existing_versions: Bool
+    actor: PrincipalName | None = None
 
 
 class RegistryAliasSetBody(EventBody):
@@ -86,6 +90,7 @@ class RegistryAliasSetBody(EventBody):
     event_type: ClassVar[EventType] = EventType.REGISTRY_ALIAS_SET
     alias: Alias
     version: Version
+    actor: PrincipalName | None = None
 
 
 class RegistryAliasDeletedBody(EventBody):
@@ -93,6 +98,7 @@ class RegistryAliasDeletedBody(EventBody):
 
     event_type: ClassVar[EventType] = EventType.REGISTRY_ALIAS_DELETED
     alias: Alias
+    actor: PrincipalName | None = None
 
 
 class RegistryModelTagSetBody(EventBody):

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from fastapi import APIRouter
 
 from runstream.auth.directory import Grant
+from runstream.core.run_mirror import RunMirror
 from runstream.gateway import routes
 from runstream.gateway.artifacts import ArtifactProxy
 from runstream.gateway.context import GatewayContext
@@ -51,6 +52,10 @@ class MlflowGateway:
     def expect_grants(self, expect: Callable[[Grant], None]) -> None:
         """Announce creator grants to the server's directory cache (auth on)."""
         self.context.expect_grant = expect
+
+    def run_mirror(self, run_id: str) -> RunMirror | None:
+        """A run this gateway started, as the lake will hold it after its writes so far."""
+        return self.context.mirrors.get(run_id)
 
     async def start(self) -> None:
         """Connect the producer (a down broker is retried on the first write)."""

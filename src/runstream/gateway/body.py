@@ -25,10 +25,17 @@ def _missing(name: str) -> ValidationError:
 
 
 class Body:
-    """Typed access to a request's fields (query string and JSON body, body wins)."""
+    """Typed access to a request's fields (query string and JSON body, body wins).
 
-    def __init__(self, data: dict[str, Any]) -> None:
+    Attributes:
+        data: the fields.
+        actor: who sent the request, as audited changes name them (the
+            authenticated caller; None with auth off).
+    """
+
+    def __init__(self, data: dict[str, Any], actor: str | None = None) -> None:
         self.data = data
+        self.actor = actor
 
     def has(self, name: str) -> bool:
         """Whether the field is present and not null."""
@@ -106,7 +113,7 @@ def to_float(value: Any, name: str) -> float:
         raise ValidationError(f"Invalid value {value!r} for parameter '{name}' supplied") from exc
 
 
-async def read_body(request: Request) -> Body:
+async def read_body(request: Request, actor: str | None = None) -> Body:
     """The request's fields: the query string, overlaid by the JSON body, then the path's.
 
     Path parameters (``logged-models/{model_id}``) win: the resource the URL names
@@ -128,7 +135,7 @@ async def read_body(request: Request) -> Body:
             raise ValidationError("Malformed request: the body must be a JSON object")
         data.update(parsed)
     data.update(request.path_params)
-    return Body(data)
+    return Body(data, actor)
 
 
 __all__ = ["MAX_BODY_BYTES", "Body", "read_body", "to_float", "to_int"]

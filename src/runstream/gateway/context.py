@@ -12,6 +12,8 @@ from runstream.auth.directory import Grant
 from runstream.core.artifact_uris import to_proxy_uri
 from runstream.core.identity import DEFAULT_EXPERIMENT_ID
 from runstream.core.positions import Position
+from runstream.core.rows import ExperimentRow
+from runstream.core.run_mirror import RunMirrors
 from runstream.errors import NotFoundError
 from runstream.events import Envelope
 from runstream.gateway.errors import InvalidStateError
@@ -50,6 +52,9 @@ class GatewayContext:
         runs: runs this gateway created or looked up.
         experiments: experiments this gateway created or looked up, by id.
         logged_models: logged models this gateway created or looked up.
+        mirrors: the runs this gateway started, as the lake will hold them
+            (``runstream.core.run_mirror``): reads answer from them until the lake
+            holds their last write.
         expect_grant: announces a creator grant it published to the server's
             directory, so it counts at once (``runstream.gateway.guard``, rule 1).
     """
@@ -61,10 +66,24 @@ class GatewayContext:
     experiments: dict[str, KnownExperiment] = field(default_factory=dict)
     logged_models: KnownLoggedModels = field(default_factory=KnownLoggedModels)
     expect_grant: Callable[[Grant], None] | None = None
+    mirrors: RunMirrors = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.mirrors = RunMirrors(f"s3://{self.artifacts_bucket}")
 
     async def publish(self, events: list[Envelope[Any]]) -> list[Position]:
         """Publish and wait for the broker's acknowledgement (BrokerError: 503)."""
-        return await self.publisher.publish(events)
+        positions = await self.publisher.publish(events)
+        self.mirrors.written(zip(events, positions, strict=True), self._experiment_row)
+        return positions
+
+    def _experiment_row(self, experiment_id: str) -> ExperimentRow | None:
+        known = self.experiments.get(experiment_id)
+        if known is None:
+            return None
+        return ExperimentRow(
+            known.experiment_id, known.name, known.artifact_location, known.lifecycle_stage, 0, 0
+        )
 
     def shown(self, uri: str | None) -> str:
         """An artifact location as MLflow's client sees it."""

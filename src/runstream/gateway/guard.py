@@ -5,8 +5,9 @@ one rule here naming the resource it touches and the permission it needs (the
 levels of :mod:`runstream.auth.permissions`, MLflow's auth app's choices):
 
 1. Creating an experiment or a registered model needs an authenticated caller
-   only; the creator then gets MANAGE on it (``auth.changed``, published after the
-   create by :func:`grant_creator`, and counted by the server's directory at once).
+   whose credential may write (a token with scope ``read`` creates nothing); the
+   creator then gets MANAGE on it (``auth.changed``, published after the create by
+   :func:`grant_creator`, and counted by the server's directory at once).
 2. Changing an experiment, a run of it (params, metrics, tags, status, inputs,
    artifacts) or a logged model of it needs EDIT on the experiment; deleting or
    restoring one needs MANAGE. Reading logged models and artifacts needs READ.
@@ -14,6 +15,8 @@ levels of :mod:`runstream.auth.permissions`, MLflow's auth app's choices):
    descriptions, new versions) needs EDIT on the model; deleting one needs MANAGE.
 4. A route with no rule is refused when auth is on (fail closed); a unit test
    keeps every route covered. With auth off every rule passes.
+5. Admins pass every rule, but a token's scopes cap an admin as they cap anyone:
+   an admin's ``read`` token writes nothing.
 
 The resources are found from the request before anything is written: the body's
 ``experiment_id`` or ``name``, a run's or a logged model's experiment (looked up),
@@ -29,6 +32,7 @@ from typing import Any, Final
 from runstream.auth.caller import Caller
 from runstream.auth.changes import creator_grant
 from runstream.auth.directory import Grant
+from runstream.auth.permissions import at_least
 from runstream.errors import PermissionDeniedError
 from runstream.events import Permission, PrincipalType, ResourceType
 from runstream.gateway.artifacts import run_artifact
@@ -150,19 +154,30 @@ def rule_for(method: str, path: str) -> Rule | None:
     return RULES.get(f"{path}:{method}") or RULES.get(path)
 
 
+def _passes_all(caller: Caller) -> bool:
+    """Rule 5: auth off, or an admin whose credential allows everything."""
+    principal = caller.principal
+    return not caller.auth_on or (principal.is_admin and at_least(principal.cap, MANAGE))
+
+
 async def authorize(
     ctx: GatewayContext, caller: Caller, method: str, path: str, body: Body
 ) -> None:
-    """Rules 1-4 for one request.
+    """Rules 1-5 for one request.
 
     Raises:
         PermissionDeniedError: 403 (the message names the permission and resource).
     """
-    if not caller.auth_on or caller.principal.is_admin:
+    if _passes_all(caller):
         return
     rule = rule_for(method, path)
     if rule is None:
         raise PermissionDeniedError(f"Permission denied: {method} {path} is for admins")
+    if path in CREATED and not at_least(caller.principal.cap, EDIT):
+        raise PermissionDeniedError(
+            f"Permission denied: {path} needs a credential that may write (this token's "
+            f"scopes allow {caller.principal.cap})"
+        )
     for resource_type, resource_id, need in await rule(ctx, body):
         caller.require(resource_type, resource_id, need)
 
@@ -175,7 +190,7 @@ async def authorize_artifact(
     Raises:
         PermissionDeniedError: 403, also for a path under neither (admins only).
     """
-    if not caller.auth_on or caller.principal.is_admin:
+    if _passes_all(caller):
         return
     found = run_artifact(key)
     if found is not None:

@@ -81,8 +81,8 @@ def version_json(v: KnownVersion, ctx: GatewayContext) -> dict[str, Any]:
     }
     if v.run_id:
         out["run_id"] = v.run_id
-    if v.description:
-        out["description"] = v.description
+    # MLflow's server stores the request's "" for a missing description, and answers it.
+    out["description"] = v.description or ""
     return out
 
 
@@ -93,9 +93,8 @@ def _model_json(name: str, description: str | None, tags: dict[str, str]) -> dic
         "creation_timestamp": now,
         "last_updated_timestamp": now,
         "tags": [{"key": k, "value": v} for k, v in tags.items()],
+        "description": description or "",
     }
-    if description:
-        out["description"] = description
     return out
 
 
@@ -178,7 +177,8 @@ async def set_alias(ctx: GatewayContext, body: Body) -> dict[str, Any]:
     number = _version_number(body)
     await _version(ctx, name, number)
     await ctx.publish([make_event(EventType.REGISTRY_ALIAS_SET,
-                                  {"alias": alias, "version": number}, model_name=name)])
+                                  {"alias": alias, "version": number, "actor": body.actor},
+                                  model_name=name)])
     return {}
 
 
@@ -186,8 +186,8 @@ async def delete_alias(ctx: GatewayContext, body: Body) -> dict[str, Any]:
     """``registered-models/alias`` (DELETE)."""
     name = _name(body)
     alias = check_alias(body.required("alias"))
-    await ctx.publish([make_event(EventType.REGISTRY_ALIAS_DELETED, {"alias": alias},
-                                  model_name=name)])
+    await ctx.publish([make_event(EventType.REGISTRY_ALIAS_DELETED,
+                                  {"alias": alias, "actor": body.actor}, model_name=name)])
     return {}
 
 
@@ -268,7 +268,7 @@ async def transition_stage(ctx: GatewayContext, body: Body) -> dict[str, Any]:
     await _version(ctx, name, number)
     await ctx.publish([make_event(EventType.REGISTRY_STAGE_CHANGED,
                                   {"version": number, "stage": stage,
-                                   "archive_existing_versions": archive},
+                                   "archive_existing_versions": archive, "actor": body.actor},
                                   model_name=name)])
     return {"model_version": version_json(await _version(ctx, name, number), ctx)}
 

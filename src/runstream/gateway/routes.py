@@ -16,6 +16,7 @@ from starlette.responses import Response
 
 from runstream.auth.caller import caller_of
 from runstream.events import Permission
+from runstream.events.fields import actor_name
 from runstream.gateway import experiments, logged_models, registry, runs
 from runstream.gateway.artifacts import ArtifactProxy, checked_path
 from runstream.gateway.body import Body, read_body
@@ -87,8 +88,9 @@ def endpoint(
 
     async def answer(request: Request) -> Response:
         try:
-            body = await read_body(request)
             caller = caller_of(request.scope.get("state", {}))
+            actor = actor_name(caller.principal.username) if caller.auth_on else None
+            body = await read_body(request, actor)
             await authorize(ctx, caller, method, path, body)
             result = await handler(ctx, body)
             await grant_creator(ctx, caller, path, result)

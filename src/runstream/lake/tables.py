@@ -265,7 +265,8 @@ TABLES: tuple[Table, ...] = (
     Table(
         "auth_audit",
         _cols("event_id, at BIGINT, actor, action, subject"),
-        doc="Who changed users, groups, tokens or permissions, and when (no secrets).",
+        doc="Who changed users, groups, tokens or permissions, or a registered model's "
+        "stages or aliases, and when (no secrets); action `registry.*` for the registry's.",
     ),
     Table(
         "consumer_offsets",

@@ -229,18 +229,33 @@ def _conda(project: Project) -> Environment:
     return Environment("conda", prefix=" && ".join(conda_env.get_activate_command()) + " && ")
 
 
+DOCKER_INFO_TIMEOUT_S = 20.0
+
+
 def _check_docker() -> None:
     if shutil.which("docker") is None:
         raise ProjectEnvError(
             "this project has a docker_env (or --build-image was given): docker is not "
             "installed; install it, or drop docker_env from the MLproject file"
         )
-    done = subprocess.run(["docker", "info"], capture_output=True, text=True, check=False)
-    if done.returncode != 0:
+    try:
+        done = subprocess.run(
+            ["docker", "info"],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=DOCKER_INFO_TIMEOUT_S,
+        )
+        said = f"exit {done.returncode}: {(done.stderr or done.stdout).strip()[-500:]}"
+        reachable = done.returncode == 0
+    except subprocess.TimeoutExpired:
+        said = f"no answer in {DOCKER_INFO_TIMEOUT_S:.0f} s"
+        reachable = False
+    if not reachable:
         raise ProjectEnvError(
-            "this project has a docker_env (or --build-image was given), and the docker "
-            f"daemon does not answer (`docker info` exit {done.returncode}): "
-            f"{(done.stderr or done.stdout).strip()[-500:]}"
+            "this project has a docker_env (or --build-image was given): docker is "
+            f"installed, but the docker engine is not reachable (`docker info` {said}); "
+            "start it or set DOCKER_HOST"
         )
     raise ProjectEnvError(
         "docker projects are not run by `runstream run` yet (docker is installed); "

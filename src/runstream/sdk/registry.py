@@ -24,6 +24,7 @@ from runstream.errors import (
 )
 from runstream.events.codec import make_event
 from runstream.events.event_types import EventType
+from runstream.events.fields import actor_name
 from runstream.events.limits import (
     check_alias,
     check_description,
@@ -31,6 +32,7 @@ from runstream.events.limits import (
     check_name,
     check_tag_value,
 )
+from runstream.sdk.context import user_id
 from runstream.sdk.entities import ModelVersion, RegisteredModel, ResolvedModel
 from runstream.sdk.session import Session
 
@@ -83,6 +85,10 @@ class ModelRegistryClient:
 
     def _publish(self, kind: EventType, name: str, body: dict[str, Any]) -> None:
         self._session.publish(make_event(kind, body, model_name=check_name("model", name)))
+
+    def _publish_audited(self, kind: EventType, name: str, body: dict[str, Any]) -> None:
+        """A stage or alias change, naming its actor: the login name, as runs name their user."""
+        self._publish(kind, name, {**body, "actor": actor_name(user_id())})
 
     def create_registered_model(
         self,
@@ -182,17 +188,17 @@ class ModelRegistryClient:
             "stage": target.value,
             "archive_existing_versions": bool(archive_existing_versions),
         }
-        self._publish(EventType.REGISTRY_STAGE_CHANGED, name, body)
+        self._publish_audited(EventType.REGISTRY_STAGE_CHANGED, name, body)
         return ModelVersion(name, number, "", current_stage=target.value)
 
     def set_registered_model_alias(self, name: str, alias: str, version: int | str) -> None:
         """Points an alias (e.g. ``champion``) at a version."""
         body = {"alias": check_alias(alias), "version": _version(version)}
-        self._publish(EventType.REGISTRY_ALIAS_SET, name, body)
+        self._publish_audited(EventType.REGISTRY_ALIAS_SET, name, body)
 
     def delete_registered_model_alias(self, name: str, alias: str) -> None:
         """Removes an alias."""
-        self._publish(EventType.REGISTRY_ALIAS_DELETED, name, {"alias": check_alias(alias)})
+        self._publish_audited(EventType.REGISTRY_ALIAS_DELETED, name, {"alias": check_alias(alias)})
 
     def set_registered_model_tag(self, name: str, key: str, value: Any) -> None:
         """Sets a tag on a registered model."""

@@ -11,29 +11,45 @@ is hidden.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from starlette.concurrency import run_in_threadpool
+from starlette.types import Scope
 
 from runstream.auth import (
     EVERYTHING,
+    AuthDirectory,
     Authenticator,
+    Principal,
     ReadScope,
     at_least,
 )
 from runstream.auth.caller import DIRECTORY_KEY, PRINCIPAL_KEY, Caller, caller_of
 from runstream.auth.changes import AuthEventSink
-from runstream.errors import PermissionDeniedError
-from runstream.events import Permission, ResourceType
+from runstream.errors import PermissionDeniedError, ServiceError
+from runstream.events import Envelope, Permission, ResourceType
 from runstream.query.read.auth_cache import DirectoryCache
 from runstream.query.read.session import ReadSession
+from runstream.query.read.sql_view import ADMIN, SqlCaller
 from runstream.query.search.planner import RunSearch
 
+NOTHING = ReadScope(allowed=frozenset())
 _EXPERIMENTS_OF = (
     "SELECT DISTINCT experiment_id FROM runs WHERE run_id IN (SELECT unnest(?::VARCHAR[]))"
 )
+# A published access-control change is answered once the lake shows it, or after this.
+VISIBLE_WITHIN_S = 10.0
+
+
+def address_of(scope: Scope) -> str:
+    """The client's address, the key of its failed-login count ("" when unknown)."""
+    client = scope.get("client")
+    return str(client[0]) if client else ""
 
 
 @dataclass(frozen=True)
@@ -49,6 +65,58 @@ class AuthEdge:
     authenticator: Authenticator
     directories: DirectoryCache
     sink: AuthEventSink | None = None
+
+    async def directory(self) -> AuthDirectory:
+        """The directory copy (the first one is loaded in a worker thread)."""
+        directory = self.directories.peek()
+        if directory is None:
+            directory = await run_in_threadpool(self.directories.get)
+        return directory
+
+    async def authenticate(
+        self, credential: str | None, address: str
+    ) -> tuple[Principal, AuthDirectory]:
+        """The caller an ``Authorization`` value names, and the directory it was checked in.
+
+        A remembered password or a service token is checked on the event loop; the
+        slow checks (argon2, a JWT whose issuer's keys may be fetched) and every
+        refusal run in a worker thread.
+
+        Raises:
+            AuthenticationError: no or bad credentials (401).
+            TooManyAttemptsError: over the failure limit (429).
+        """
+        directory = await self.directory()
+        principal = self.authenticator.quick(credential, address, directory)
+        if principal is None:
+            principal = await run_in_threadpool(
+                self.authenticator.authenticate, credential, address, directory
+            )
+        return principal, directory
+
+    async def publish(
+        self, events: Sequence[Envelope[Any]], shows: Callable[[AuthDirectory], bool]
+    ) -> bool:
+        """Publish changes, then wait (bounded) until the lake's directory ``shows`` them.
+
+        Returns:
+            Whether the lake showed them within :data:`VISIBLE_WITHIN_S`.
+
+        Raises:
+            ServiceError: this server has no broker to publish to.
+            BrokerError: the broker did not take the events.
+        """
+        if self.sink is None:
+            raise ServiceError("this query service has no broker to publish changes to")
+        await self.sink.publish(events)
+        deadline = time.monotonic() + VISIBLE_WITHIN_S
+        while True:
+            directory = await run_in_threadpool(self.directories.reload)
+            if shows(directory):
+                return True
+            if time.monotonic() > deadline:
+                return False
+            await asyncio.sleep(0.1)
 
 
 @dataclass(frozen=True)
@@ -85,6 +153,17 @@ class Access(Caller):
         if not self.principal.is_admin or not at_least(self.principal.cap, need):
             raise PermissionDeniedError(f"Permission denied: {what} is for admins")
 
+    @property
+    def sql_caller(self) -> SqlCaller:
+        """Whose SQL this is: an admin's (or auth is off), or one that reads only its rows."""
+        if self.directory is None:
+            return ADMIN
+        if not at_least(self.principal.cap, Permission.READ):
+            return SqlCaller(admin=False, experiments=NOTHING, models=NOTHING)
+        if self.principal.is_admin:
+            return ADMIN
+        return SqlCaller(admin=False, experiments=self.experiments, models=self.models)
+
     def require_runs(self, session: ReadSession, run_ids: Sequence[str]) -> None:
         """Raise unless the caller may read the experiment of every run named (one query).
 
@@ -118,4 +197,13 @@ def get_access(request: Request) -> Access:
 
 AccessDep = Annotated[Access, Depends(get_access)]
 
-__all__ = ["DIRECTORY_KEY", "PRINCIPAL_KEY", "Access", "AccessDep", "AuthEdge", "get_access"]
+__all__ = [
+    "DIRECTORY_KEY",
+    "PRINCIPAL_KEY",
+    "VISIBLE_WITHIN_S",
+    "Access",
+    "AccessDep",
+    "AuthEdge",
+    "address_of",
+    "get_access",
+]

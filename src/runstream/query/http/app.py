@@ -33,7 +33,8 @@ from runstream.auth.changes import AuthEventSink
 from runstream.auth.directory import Grant
 from runstream.auth.oidc import OidcConfig
 from runstream.config import Settings
-from runstream.errors import RunstreamError
+from runstream.core.run_mirror import RunMirror
+from runstream.errors import RunstreamError, TooManyAttemptsError
 from runstream.events import Permission
 from runstream.objectstore.client import ObjectStore
 from runstream.query.http.access import AuthEdge
@@ -78,6 +79,10 @@ class WriteApi(Protocol):
         """Where to announce a grant it published that must count at once (auth on)."""
         ...
 
+    def run_mirror(self, run_id: str) -> RunMirror | None:
+        """A run these routes started, as the lake will hold it after their writes so far."""
+        ...
+
 
 def _version() -> str:
     try:
@@ -100,7 +105,10 @@ def _install_error_handlers(app: FastAPI) -> None:
         if answer.status >= 500:
             log.warning("%s %s: %s", request.method, request.url.path, exc)
         body = error_body(request.url.path, answer, public_message(exc, answer), exc)
-        return json_response(body, answer.status)
+        response = json_response(body, answer.status)
+        if isinstance(exc, TooManyAttemptsError):
+            response.headers["Retry-After"] = str(exc.retry_after_s)
+        return response
 
     async def invalid_request(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError | PydanticValidationError)
@@ -196,6 +204,7 @@ def create_app(
             lake_observer(lake_access), end_offsets, settings.read_after_timeout_s
         ),
         live=live,
+        run_mirror=write_api.run_mirror if write_api is not None else None,
     )
 
     @asynccontextmanager

@@ -6,7 +6,7 @@ was written before the request (:mod:`runstream.query.read.read_after`).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -15,6 +15,7 @@ from fastapi import Depends, Request
 
 from runstream.config import Settings
 from runstream.core.positions import READ_AFTER_HEADER
+from runstream.core.run_mirror import RunMirror
 from runstream.objectstore.client import ObjectStore
 from runstream.query.http.prometheus import RequestMetrics
 from runstream.query.http.read_scope import read_scope
@@ -47,6 +48,8 @@ class AppState:
         read_after: the read-your-writes wait.
         auth: authentication at the edge, when ``RUNSTREAM_AUTH`` is on.
         live: the log reader of the live tail (None: the endpoint answers 503).
+        run_mirror: runs this server's write gateway started, as the lake will hold
+            them (``runstream.core.run_mirror``); None without a gateway.
     """
 
     settings: Settings
@@ -56,6 +59,7 @@ class AppState:
     read_after: ReadAfter
     auth: AuthEdge | None = None
     live: LogTail | None = None
+    run_mirror: Callable[[str], RunMirror | None] | None = None
 
 
 def get_state(request: Request) -> AppState:
@@ -129,6 +133,34 @@ async def wait_for_writes(request: Request, state: StateDep) -> Freshness:
 FreshnessDep = Annotated[Freshness, Depends(wait_for_writes)]
 
 
+def own_run(
+    request: Request, state: AppState, run_id: str
+) -> tuple[Freshness, RunMirror | None] | None:
+    """How to read a run this server's gateway started, without waiting for the lake.
+
+    Returns:
+        None when the run is not one of them (or the read names its own positions:
+        the SDK's writes are not in the mirror); the read then waits as any other.
+        Otherwise ``(freshness, mirror)``: the mirror when the lake does not hold
+        its last write yet (answer from it: it is what the lake will hold), or None
+        with the snapshot that holds it (read that one, no wait).
+    """
+    if state.run_mirror is None or request.headers.get(READ_AFTER_HEADER):
+        return None
+    mirror = state.run_mirror(run_id)
+    if mirror is None or mirror.position is None:
+        return None
+    position = mirror.position
+    observation = state.read_after.holding({position.tp: position.offset})
+    if observation is not None:
+        freshness = Freshness("held", observation.snapshot_id)
+        found: tuple[Freshness, RunMirror | None] = (freshness, None)
+    else:
+        found = (Freshness("mirrored"), mirror)
+    request.scope.setdefault("state", {})[FRESHNESS_KEY] = found[0]
+    return found
+
+
 def lake_session(
     request: Request, state: StateDep, freshness: FreshnessDep
 ) -> Iterator[ReadSession]:
@@ -158,6 +190,7 @@ __all__ = [
     "get_state",
     "get_store",
     "lake_session",
+    "own_run",
     "remember_session",
     "wait_for_writes",
 ]

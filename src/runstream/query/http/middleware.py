@@ -2,13 +2,14 @@
 
 Steps, in order:
 
-1. Every path except the probes and the UI's static files needs credentials:
-   with auth on (``RUNSTREAM_AUTH``), whatever :mod:`runstream.auth.authenticator`
-   accepts, and the principal and the directory it was checked against go into
-   the request scope for :mod:`.access`; with auth off and
-   ``settings.api_token`` set, ``Authorization: Bearer <token>`` (compared in
-   constant time). Otherwise the answer is 401 (429 over the failure limit) in
-   the envelope of the API asked.
+1. Every path except the probes, the UI's static files and its session
+   endpoint needs credentials: with auth on (``RUNSTREAM_AUTH``), whatever
+   :mod:`runstream.auth.authenticator` accepts, from the ``Authorization`` header
+   or the web UI's session cookie (its rules in :mod:`.session`), and the
+   principal and the directory it was checked against go into the request scope
+   for :mod:`.access`; with auth off and ``settings.api_token`` set,
+   ``Authorization: Bearer <token>`` (compared in constant time). Otherwise the
+   answer is 401 (429 over the failure limit) in the envelope of the API asked.
 2. When the response starts, the snapshot read by the request's lake session
    (if any) goes into the ``X-Runstream-Snapshot`` header, and the outcome of its
    read-your-writes wait into ``X-Runstream-Freshness`` (``held``, ``timed-out``,
@@ -19,49 +20,27 @@ Steps, in order:
 
 from __future__ import annotations
 
+import dataclasses
 import hmac
 import time
 from typing import Any
 
 import orjson
-from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from runstream.auth import AuthDirectory, Principal
 from runstream.errors import AuthenticationError, LakeError, TooManyAttemptsError
-from runstream.query.http.access import DIRECTORY_KEY, PRINCIPAL_KEY, AuthEdge
+from runstream.query.http.access import DIRECTORY_KEY, PRINCIPAL_KEY, address_of
 from runstream.query.http.deps import FRESHNESS_KEY, SESSION_KEY, AppState
 from runstream.query.http.errors import answer_for, answer_for_status, error_body
+from runstream.query.http.session import from_the_ui, request_credential
 from runstream.query.read.read_after import Freshness
 
 SNAPSHOT_HEADER = b"x-runstream-snapshot"
 FRESHNESS_HEADER = b"x-runstream-freshness"
 WAIT_HEADER = b"x-runstream-wait-ms"
-_OPEN_PATHS = frozenset({"/healthz", "/readyz", "/", "/favicon.ico"})
+# The session endpoint authenticates what it needs itself (signing in has no credentials yet).
+_OPEN_PATHS = frozenset({"/healthz", "/readyz", "/", "/favicon.ico", "/api/v1/auth/session"})
 _OPEN_PREFIXES = ("/ui/",)
-
-
-def _header(scope: Scope, wanted: bytes) -> str | None:
-    for name, value in scope.get("headers", []):
-        if name == wanted:
-            return str(value.decode("latin-1"))
-    return None
-
-
-async def _authenticate(edge: AuthEdge, scope: Scope) -> tuple[Principal, AuthDirectory]:
-    """The caller and the directory used (blocking work in worker threads)."""
-    directory = edge.directories.peek()
-    if directory is None:
-        directory = await run_in_threadpool(edge.directories.get)
-    client = scope.get("client")
-    address = str(client[0]) if client else ""
-    header = _header(scope, b"authorization")
-    principal = edge.authenticator.quick(header, address, directory)
-    if principal is None:
-        principal = await run_in_threadpool(
-            edge.authenticator.authenticate, header, address, directory
-        )
-    return principal, directory
 
 
 def _authorized(scope: Scope, token: str) -> bool:
@@ -109,11 +88,14 @@ class ServiceMiddleware:
             edge = self.state.auth
             if edge is not None and not is_open:
                 try:
-                    principal, directory = await _authenticate(edge, scope)
+                    credential, by_cookie = request_credential(scope)
+                    principal, directory = await edge.authenticate(credential, address_of(scope))
                 except (AuthenticationError, LakeError) as exc:
                     status[0] = answer_for(exc).status
-                    await self._refuse(path, send, exc)
+                    await self._refuse(path, send, exc, challenge=not from_the_ui(scope))
                     return
+                if by_cookie:
+                    principal = dataclasses.replace(principal, via="session")
                 scope.setdefault("state", {})[PRINCIPAL_KEY] = principal
                 scope["state"][DIRECTORY_KEY] = directory
             elif token and not is_open and not _authorized(scope, token):
@@ -137,7 +119,7 @@ class ServiceMiddleware:
                 template, scope.get("method", ""), status[0], time.perf_counter() - started
             )
 
-    async def _refuse(self, path: str, send: Send, exc: Exception) -> None:
+    async def _refuse(self, path: str, send: Send, exc: Exception, *, challenge: bool) -> None:
         answer = answer_for(exc)
         body = orjson.dumps(error_body(path, answer, str(exc)))
         headers = [
@@ -146,7 +128,7 @@ class ServiceMiddleware:
         ]
         if isinstance(exc, TooManyAttemptsError):
             headers.append((b"retry-after", str(exc.retry_after_s).encode()))
-        elif answer.status == 401:
+        elif answer.status == 401 and challenge:
             headers.append((b"www-authenticate", b'Basic realm="runstream"'))
         await send({"type": "http.response.start", "status": answer.status, "headers": headers})
         await send({"type": "http.response.body", "body": body})

@@ -48,9 +48,10 @@ from runstream.query.read.session import LakeAccess
 
 log = logging.getLogger("runstream.query.read_after")
 
-FreshnessStatus = Literal["held", "timed-out", "unknown", "none"]
+FreshnessStatus = Literal["held", "timed-out", "unknown", "none", "mirrored"]
 """``held``: the lake holds the positions; ``timed-out``: it did not within the bound;
-``unknown``: the broker could not say what to wait for; ``none``: nothing to wait for."""
+``unknown``: the broker could not say what to wait for; ``none``: nothing to wait for;
+``mirrored``: answered from this server's own writes, which the lake does not hold yet."""
 
 DEFAULT_POLL_S: Final = 0.01
 # The broker must answer an end-offsets request within this (or the read goes on).
@@ -232,6 +233,21 @@ class ReadAfter:
                 log.debug("cannot observe the lake's offsets: %s", exc)
                 return Freshness("unknown", waited_s=self._clock() - started, wanted=wanted)
 
+    def holding(self, wanted: Mapping[TopicPartition, int]) -> LakeObservation | None:
+        """The newest observation if it holds ``wanted``, else None; never waits.
+
+        For a caller with another way to answer (a mirror of its own writes). When
+        the newest observation does not hold ``wanted``, a new one is started in the
+        background (shared with every waiter), so a later call sees the lake catch up.
+        """
+        newest = self._newest
+        if newest is not None and holds(newest.next_offsets, wanted):
+            return newest
+        if self._inflight is None:
+            task = asyncio.ensure_future(self._observe())
+            task.add_done_callback(_ignore_failure)
+        return None
+
     async def _observe(self) -> LakeObservation:
         """One observation of the lake, shared by every waiter that asks meanwhile (step 2).
 
@@ -255,6 +271,12 @@ class ReadAfter:
         if newest is None or observation.snapshot_id >= newest.snapshot_id:
             self._newest = observation
             self._newest_at = self._clock()
+
+
+def _ignore_failure(task: asyncio.Future[LakeObservation]) -> None:
+    """A background observation that failed leaves the newest one in place."""
+    if not task.cancelled() and task.exception() is not None:
+        log.debug("a background observation of the lake failed: %s", task.exception())
 
 
 def lake_observer(lake: LakeAccess) -> LakeOffsets:

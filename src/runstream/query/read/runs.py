@@ -17,6 +17,7 @@ from typing import Any
 
 from runstream.core.metrics import LATEST_METRIC_COLUMNS, LatestMetric
 from runstream.core.rows import RunRow
+from runstream.core.run_mirror import RunMirror
 from runstream.errors import NotFoundError
 from runstream.lake.port import Row, Statement
 from runstream.query.read.session import ReadSession
@@ -139,6 +140,34 @@ def load_outputs(session: ReadSession, run_id: str) -> tuple[ModelOutput, ...]:
     return tuple(ModelOutput(str(model_id), int(step or 0)) for model_id, step in rows)
 
 
+def run_from_mirror(mirror: RunMirror) -> Run:
+    """The run :func:`get_run` will read once the lake holds the mirror's events."""
+    inputs = sorted(mirror.inputs.values(), key=lambda r: (r[9], r[1], r[2]))
+    outputs = sorted(mirror.outputs.values(), key=lambda r: (r[2] or 0, r[1]))
+    return Run(
+        mirror.run.copy(),
+        dict(mirror.params),
+        dict(mirror.tags),
+        dict(mirror.metrics),
+        tuple(_dataset_input(r[1:7], r[8]) for r in inputs),
+        tuple(ModelOutput(str(model_id), int(step or 0)) for _rid, model_id, step in outputs),
+    )
+
+
+def _dataset_input(row: Sequence[Any], tags: str | None) -> DatasetInput:
+    """A ``dataset_inputs`` row (name ... profile) and its tags' JSON."""
+    name, digest, source_type, source, schema, profile = row
+    return DatasetInput(
+        str(name),
+        str(digest),
+        str(source_type),
+        str(source),
+        schema,
+        profile,
+        {str(k): str(v) for k, v in json.loads(tags or "{}").items()},
+    )
+
+
 _INPUTS_SQL = (
     "SELECT dataset_name, dataset_digest, dataset_source_type, dataset_source, dataset_schema,"
     " dataset_profile, tags FROM dataset_inputs WHERE run_id = ?"
@@ -148,20 +177,7 @@ _INPUTS_SQL = (
 
 def load_inputs(session: ReadSession, run_id: str) -> tuple[DatasetInput, ...]:
     """The datasets a run used, oldest logged first (logging one again moves it last)."""
-    return tuple(
-        DatasetInput(
-            str(name),
-            str(digest),
-            str(source_type),
-            str(source),
-            schema,
-            profile,
-            {str(k): str(v) for k, v in json.loads(tags or "{}").items()},
-        )
-        for name, digest, source_type, source, schema, profile, tags in session.fetch(
-            _INPUTS_SQL, [run_id]
-        )
-    )
+    return tuple(_dataset_input(row[:6], row[6]) for row in session.fetch(_INPUTS_SQL, [run_id]))
 
 
 def _search(
@@ -216,6 +232,7 @@ __all__ = [
     "get_run",
     "load_runs",
     "load_runs_sql",
+    "run_from_mirror",
     "search_run_ids",
     "search_runs",
 ]

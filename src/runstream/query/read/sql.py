@@ -1,4 +1,4 @@
-"""Read-only SQL over the lake's tables: guarded, row-limited, time-limited."""
+"""Read-only SQL over the lake's tables: guarded, over the caller's views, row- and time-limited."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ import uuid
 from decimal import Decimal
 from typing import Any
 
-from runstream.errors import QueryTimeoutError, SqlTimeLimitError
+from runstream.errors import QueryTimeoutError, SqlRejectedError, SqlTimeLimitError
 from runstream.events.floats import float_to_wire
 from runstream.query.read.session import ReadSession
-from runstream.query.read.sql_guard import check_sql
+from runstream.query.read.sql_view import ADMIN, SqlCaller, scoped_statement
 from runstream.query.records import SqlResult
 
 
@@ -40,20 +40,35 @@ def json_value(value: Any) -> Any:
 
 
 def run_sql(
-    session: ReadSession, sql: str, *, max_rows: int, timeout_s: float | None = None
+    session: ReadSession,
+    sql: str,
+    *,
+    max_rows: int,
+    timeout_s: float | None = None,
+    caller: SqlCaller = ADMIN,
 ) -> SqlResult:
-    """Check ``sql`` with :func:`check_sql`, run it, keep at most ``max_rows`` rows.
+    """Check ``sql``, run it over the caller's views of the lake, keep at most ``max_rows`` rows.
 
-    The session's deadline is the time limit (``timeout_s`` names it in the error).
+    The guard (:mod:`.sql_guard`) checks it, :func:`.sql_view.scoped_statement`
+    names the caller's views in it, and the session's deadline is the time limit
+    (``timeout_s`` names it in the error).
 
     Raises:
         SqlRejectedError: the guard or the database refused the statement.
         SqlTimeLimitError: it ran past the time limit: the caller's to shorten (400).
     """
-    statement = check_sql(sql)
+    statement, params = scoped_statement(sql, caller)
     started = time.perf_counter()
     try:
-        table = session.fetch_table(statement, (), max_rows=max_rows, user_sql=True)
+        table = session.fetch_table(statement, params, max_rows=max_rows, user_sql=True)
+    except SqlRejectedError as exc:
+        # DuckDB plans a PIVOT without an IN list by a query of its own, which
+        # loses the parameters that carry the caller's readable ids.
+        if params and "Could not find parameter" in str(exc):
+            raise SqlRejectedError(
+                f"{exc}: a PIVOT needs its values listed (PIVOT t ON key IN ('a', 'b') ...)"
+            ) from exc
+        raise
     except QueryTimeoutError as exc:
         limit = f"{timeout_s:g} s" if timeout_s is not None else "the time limit"
         raise SqlTimeLimitError(

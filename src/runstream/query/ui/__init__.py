@@ -4,8 +4,10 @@ The page's sources are ES modules in ``web/``; ``make ui`` (run by ``make up``
 and ``make test``) bundles them with the chart library (uPlot, from npm) into
 ``dist/`` with esbuild. ``dist/`` is not in git; it ships inside the wheel, so a
 ``pip install runstream`` user needs no node. The page calls the native API
-(``/api/v1``) from the browser; with an API token set, the first refused request
-shows a token field, and the token is kept in the browser's local storage.
+(``/api/v1``) from the browser. With access control on it shows a sign-in form
+first and then carries a session cookie (:mod:`runstream.query.http.session`);
+with only an API token set, the first refused request shows a token field, and
+the token is kept in the browser's local storage.
 """
 
 from __future__ import annotations

@@ -18,7 +18,14 @@ from starlette.responses import Response
 
 from runstream.config import Settings
 from runstream.query.http.access import Access, AccessDep
-from runstream.query.http.deps import SessionDep, SettingsDep
+from runstream.query.http.deps import (
+    SessionDep,
+    SettingsDep,
+    StateDep,
+    own_run,
+    remember_session,
+    wait_for_writes,
+)
 from runstream.query.http.errors import answer_for_status, error_body
 from runstream.query.http.mlflow import registry, tracking
 from runstream.query.http.mlflow.args import Args, read_args
@@ -71,6 +78,27 @@ def _endpoint(handler: Handler) -> Callable[..., Awaitable[Response]]:
     return endpoint
 
 
+async def get_run(
+    request: Request, state: StateDep, settings: SettingsDep, access: AccessDep
+) -> Response:
+    """``runs/get``. A run this server's gateway started answers at once: from the
+    gateway's mirror of its writes while the lake does not hold them yet, else from
+    the lake (``X-Runstream-Freshness: mirrored`` or ``held``); other runs wait for
+    the server's own writes as every read does."""
+    args = await read_args(request)
+    own = own_run(request, state, tracking.run_id_of(args))
+    if own is not None and own[1] is not None:
+        return json_response(tracking.run_from_mirror(own[1], settings, access))
+    freshness = own[0] if own is not None else await wait_for_writes(request, state)
+
+    def read() -> dict[str, Any]:
+        with state.lake.session(min_snapshot=freshness.snapshot_id) as session:
+            remember_session(request, session)
+            return tracking.get_run(session, args, settings, access)
+
+    return json_response(await run_in_threadpool(read))
+
+
 async def write_refused(request: Request) -> Response:
     """Every MLflow write endpoint: 501 NOT_IMPLEMENTED, in MLflow's envelope."""
     answer = answer_for_status(501)
@@ -84,7 +112,7 @@ def mlflow_routers() -> list[APIRouter]:
     for prefix in PREFIXES:
         router = APIRouter(prefix=prefix, tags=["mlflow"], include_in_schema=prefix == PREFIXES[0])
         for path, handler in ROUTES:
-            endpoint = _endpoint(handler)
+            endpoint = get_run if handler is tracking.get_run else _endpoint(handler)
             for method in ["GET"] if path in GET_ONLY else ["GET", "POST"]:
                 router.add_api_route(
                     f"/{path}",

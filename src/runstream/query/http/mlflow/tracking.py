@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from runstream.config import Settings
+from runstream.core.run_mirror import RunMirror
 from runstream.errors import ValidationError
 from runstream.events import ResourceType
 from runstream.query.http.access import Access
@@ -67,13 +68,24 @@ def get_experiment_by_name(
     return {"experiment": convert.experiment(exp, _settings.artifacts_bucket)}
 
 
+def run_id_of(args: Args) -> str:
+    """The run a ``runs/get`` names (``run_id``, or MLflow's older ``run_uuid``)."""
+    return args.required("run_id", _RUN_ID)
+
+
 def get_run(
     session: ReadSession, args: Args, _settings: Settings, access: Access
 ) -> dict[str, Any]:
     """``runs/get``."""
-    run_id = args.required("run_id", _RUN_ID)
+    run_id = run_id_of(args)
     access.require_runs(session, [run_id])
     return {"run": convert.run(run_reader.get_run(session, run_id), _settings.artifacts_bucket)}
+
+
+def run_from_mirror(mirror: RunMirror, settings: Settings, access: Access) -> dict[str, Any]:
+    """``runs/get`` of a run the lake does not hold all of yet, from the gateway's mirror."""
+    access.require(ResourceType.EXPERIMENT, mirror.run.experiment_id)
+    return {"run": convert.run(run_reader.run_from_mirror(mirror), settings.artifacts_bucket)}
 
 
 def search_runs(

@@ -18,6 +18,7 @@ def native_routers() -> list[APIRouter]:
         metrics,
         registry,
         runs,
+        session,
         sql,
     )
 
@@ -33,6 +34,7 @@ def native_routers() -> list[APIRouter]:
         sql.router,
         live.router,
         auth.router,
+        session.router,
     ]
 
 

@@ -2,7 +2,7 @@
 
 Every change is published as an ``auth.changed`` event (:mod:`runstream.auth.changes`)
 and answered once the lake's directory shows it (``visible``; bounded by
-``_VISIBLE_WITHIN_S``), so a client can use a grant as soon as the call returns.
+``access.VISIBLE_WITHIN_S``), so a client can use a grant as soon as the call returns.
 Who may do what: admins manage users, groups and everyone's tokens and read the
 audit; anyone issues and revokes their own tokens; MANAGE on a resource lets a
 caller read and change its grants. A token whose scopes stop below MANAGE
@@ -11,10 +11,9 @@ changes nothing.
 
 from __future__ import annotations
 
-import asyncio
 import time
-from collections.abc import Callable, Sequence
-from typing import Annotated, Any
+from collections.abc import Callable
+from typing import Annotated
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
@@ -28,16 +27,14 @@ from runstream.auth.store import load_audit
 from runstream.errors import (
     NotFoundError,
     PermissionDeniedError,
-    ServiceError,
     ValidationError,
 )
-from runstream.events import Envelope, Permission, PrincipalType, ResourceType, TokenScope
+from runstream.events import Permission, PrincipalType, ResourceType, TokenScope
 from runstream.query.http.access import Access, AccessDep, AuthEdge
 from runstream.query.http.deps import SessionDep, StateDep
 from runstream.query.http.schemas.common import json_response
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
-_VISIBLE_WITHIN_S = 10.0
 _NAME = Field(min_length=1, max_length=128)
 
 
@@ -74,30 +71,14 @@ class GrantIn(BaseModel):
     permission: Permission
 
 
-def _edge(state: StateDep) -> AuthEdge:
+def edge_of(state: StateDep) -> AuthEdge:
+    """The server's auth edge; auth off answers 400 saying how to turn it on."""
     if state.auth is None:
         raise ValidationError(
             "access control is off on this server: set RUNSTREAM_AUTH=1 and "
             "RUNSTREAM_ADMIN_PASSWORD to manage users and permissions"
         )
     return state.auth
-
-
-async def _publish(
-    edge: AuthEdge, events: Sequence[Envelope[Any]], shows: Callable[[AuthDirectory], bool]
-) -> bool:
-    """Publish, then wait (bounded) until the lake's directory ``shows`` the change."""
-    if edge.sink is None:
-        raise ServiceError("this query service has no broker to publish changes to")
-    await edge.sink.publish(events)
-    deadline = time.monotonic() + _VISIBLE_WITHIN_S
-    while True:
-        directory = await run_in_threadpool(edge.directories.reload)
-        if shows(directory):
-            return True
-        if time.monotonic() > deadline:
-            return False
-        await asyncio.sleep(0.1)
 
 
 def _directory(access: Access) -> AuthDirectory:
@@ -118,7 +99,7 @@ def whoami(access: AccessDep) -> Response:
 @router.get("/users", summary="Users (admins)")
 def list_users(state: StateDep, access: AccessDep) -> Response:
     """Every user with their groups."""
-    _edge(state)
+    edge_of(state)
     access.require_admin("listing users")
     d = _directory(access)
     users = [
@@ -131,7 +112,7 @@ def list_users(state: StateDep, access: AccessDep) -> Response:
 @router.post("/users", summary="Create a user (admins)")
 async def create_user(state: StateDep, access: AccessDep, body: UserIn) -> Response:
     """A new user with a password (stored as its argon2id hash)."""
-    edge = _edge(state)
+    edge = edge_of(state)
     access.require_admin("creating users", Permission.MANAGE)
     if body.username in _directory(access).users:
         raise ValidationError(f"user {body.username!r} already exists")
@@ -144,7 +125,7 @@ async def create_user(state: StateDep, access: AccessDep, body: UserIn) -> Respo
     def shows(d: AuthDirectory) -> bool:
         return body.username in d.users and d.users[body.username].password_hash == hashed
 
-    visible = await _publish(edge, [event], shows)
+    visible = await edge.publish([event], shows)
     return json_response({"username": body.username, "visible": visible}, 201)
 
 
@@ -153,7 +134,7 @@ async def update_user(
     state: StateDep, access: AccessDep, username: str, body: UserPatch
 ) -> Response:
     """A new password and/or admin flag."""
-    edge = _edge(state)
+    edge = edge_of(state)
     access.require_admin("changing users", Permission.MANAGE)
     current = _directory(access).users.get(username)
     if current is None:
@@ -169,28 +150,28 @@ async def update_user(
         user = d.users.get(username)
         return user is not None and user.password_hash == hashed and user.is_admin == is_admin
 
-    return json_response({"username": username, "visible": await _publish(edge, [event], shows)})
+    return json_response({"username": username, "visible": await edge.publish([event], shows)})
 
 
 @router.delete("/users/{username}", summary="Delete a user (admins)")
 async def delete_user(state: StateDep, access: AccessDep, username: str) -> Response:
     """Delete a user; their tokens stop working."""
-    edge = _edge(state)
+    edge = edge_of(state)
     access.require_admin("deleting users", Permission.MANAGE)
     if username not in _directory(access).users:
         raise NotFoundError(f"no user {username!r}")
     event = change.user_deleted(access.principal.username, username)
-    visible = await _publish(edge, [event], lambda d: username not in d.users)
+    visible = await edge.publish([event], lambda d: username not in d.users)
     return json_response({"username": username, "visible": visible})
 
 
 @router.put("/groups/{group}/members/{username}", summary="Add a user to a group (admins)")
 async def add_member(state: StateDep, access: AccessDep, group: str, username: str) -> Response:
     """Put ``username`` in ``group``."""
-    edge = _edge(state)
+    edge = edge_of(state)
     access.require_admin("changing groups", Permission.MANAGE)
     event = change.membership(access.principal.username, username, group, member=True)
-    visible = await _publish(edge, [event], lambda d: group in d.groups_of(username))
+    visible = await edge.publish([event], lambda d: group in d.groups_of(username))
     return json_response({"group": group, "username": username, "visible": visible})
 
 
@@ -199,17 +180,17 @@ async def remove_member(
     state: StateDep, access: AccessDep, group: str, username: str
 ) -> Response:
     """Take ``username`` out of ``group``."""
-    edge = _edge(state)
+    edge = edge_of(state)
     access.require_admin("changing groups", Permission.MANAGE)
     event = change.membership(access.principal.username, username, group, member=False)
-    visible = await _publish(edge, [event], lambda d: group not in d.groups_of(username))
+    visible = await edge.publish([event], lambda d: group not in d.groups_of(username))
     return json_response({"group": group, "username": username, "visible": visible})
 
 
 @router.post("/tokens", summary="Issue a service token")
 async def issue_token(state: StateDep, access: AccessDep, body: TokenIn) -> Response:
     """A new token for you (or, for admins, anyone); its text is shown only now."""
-    edge = _edge(state)
+    edge = edge_of(state)
     owner = body.username or access.principal.username
     if owner != access.principal.username:
         access.require_admin("issuing tokens for others", Permission.MANAGE)
@@ -221,7 +202,7 @@ async def issue_token(state: StateDep, access: AccessDep, body: TokenIn) -> Resp
         expires = int(time.time() * 1000) + body.expires_in_s * 1000
     text, event = change.token_issued(access.principal.username, owner, body.scopes, expires)
     token_id = event.body.token_id
-    visible = await _publish(edge, [event], lambda d: token_id in d.tokens)
+    visible = await edge.publish([event], lambda d: token_id in d.tokens)
     return json_response(
         {"token": text, "token_id": token_id, "username": owner,
          "scopes": sorted(str(s) for s in body.scopes), "expires_at": expires,
@@ -233,7 +214,7 @@ async def issue_token(state: StateDep, access: AccessDep, body: TokenIn) -> Resp
 @router.get("/tokens", summary="Service tokens")
 def list_tokens(state: StateDep, access: AccessDep) -> Response:
     """Your tokens (admins: everyone's), never their secrets."""
-    _edge(state)
+    edge_of(state)
     p = access.principal
     tokens = [
         {"token_id": t.token_id, "username": t.username, "scopes": sorted(str(s) for s in t.scopes),
@@ -247,13 +228,13 @@ def list_tokens(state: StateDep, access: AccessDep) -> Response:
 @router.delete("/tokens/{token_id}", summary="Revoke a service token")
 async def revoke_token(state: StateDep, access: AccessDep, token_id: str) -> Response:
     """Revoke one of your tokens (admins: anyone's), for good."""
-    edge = _edge(state)
+    edge = edge_of(state)
     found = _directory(access).tokens.get(token_id)
     p = access.principal
     if found is None or not (p.is_admin or found.username == p.username):
         raise NotFoundError(f"no token {token_id!r}")
     event = change.token_revoked(p.username, token_id)
-    visible = await _publish(edge, [event], lambda d: d.tokens[token_id].revoked)
+    visible = await edge.publish([event], lambda d: d.tokens[token_id].revoked)
     return json_response({"token_id": token_id, "visible": visible})
 
 
@@ -265,7 +246,7 @@ def list_permissions(
     resource_id: Annotated[str, Query(min_length=1, max_length=256)],
 ) -> Response:
     """Every grant on one experiment or registered model."""
-    _edge(state)
+    edge_of(state)
     access.require(resource_type, resource_id, Permission.MANAGE)
     grants = [
         {"principal_type": str(g.principal_type), "principal": g.principal,
@@ -292,13 +273,13 @@ def _granted(body: GrantIn, level: Permission | None) -> Callable[[AuthDirectory
 @router.put("/permissions", summary="Grant a permission (MANAGE)")
 async def grant(state: StateDep, access: AccessDep, body: GrantIn) -> Response:
     """Set a user's or a group's permission on a resource."""
-    edge = _edge(state)
+    edge = edge_of(state)
     access.require(body.resource_type, body.resource_id, Permission.MANAGE)
     event = change.permission_set(
         access.principal.username, body.resource_type, body.resource_id,
         body.principal_type, body.principal, body.permission,
     )
-    visible = await _publish(edge, [event], _granted(body, body.permission))
+    visible = await edge.publish([event], _granted(body, body.permission))
     return json_response({**body.model_dump(mode="json"), "visible": visible})
 
 
@@ -312,7 +293,7 @@ async def revoke(
     principal_type: PrincipalType = PrincipalType.USER,
 ) -> Response:
     """Remove a grant: the resource falls back to the default for that principal."""
-    edge = _edge(state)
+    edge = edge_of(state)
     access.require(resource_type, resource_id, Permission.MANAGE)
     body = GrantIn(
         resource_type=resource_type, resource_id=resource_id, principal_type=principal_type,
@@ -321,12 +302,12 @@ async def revoke(
     event = change.permission_set(
         access.principal.username, resource_type, resource_id, principal_type, principal, None
     )
-    visible = await _publish(edge, [event], _granted(body, None))
+    visible = await edge.publish([event], _granted(body, None))
     return json_response({"resource_type": str(resource_type), "resource_id": resource_id,
                           "principal": principal, "visible": visible})
 
 
-@router.get("/audit", summary="Who changed access control, and when (admins)")
+@router.get("/audit", summary="Who changed access control or the registry's stages, and when")
 def audit(
     state: StateDep,
     session: SessionDep,
@@ -334,8 +315,13 @@ def audit(
     since_ms: Annotated[int, Query(ge=0)] = 0,
     max_results: Annotated[int, Query(ge=1, le=10_000)] = 1000,
 ) -> Response:
-    """The latest access-control changes, newest first."""
-    _edge(state)
+    """The latest access-control changes and registry stage and alias changes, newest first.
+
+    For admins. The registry's rows have the event type as ``action``
+    (``registry.stage_changed``, ``registry.alias_set``, ``registry.alias_deleted``)
+    and ``actor`` null when the producer named none.
+    """
+    edge_of(state)
     access.require_admin("the audit trail")
     rows = load_audit(session, since_ms, max_results)
     return json_response({"events": rows, "snapshot_id": session.snapshot_id})

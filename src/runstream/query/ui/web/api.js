@@ -1,9 +1,16 @@
-// The one way the page talks to the query service: JSON over /api/v1, the API
-// token (kept in local storage when the service asks for one), the snapshot
-// footer, and artifact downloads.
+// The one way the page talks to the query service: JSON over /api/v1, the
+// session (an HttpOnly cookie the browser sends by itself; the page never sees
+// it), the API token (kept in local storage when the service asks for one), the
+// snapshot footer, and artifact downloads.
 
 const TOKEN_KEY = "runstream.token";
 const SNAPSHOT_HEADER = "X-Runstream-Snapshot";
+// Every request says it comes from this page; the server takes the session cookie
+// on a POST or DELETE only with this header, which another site cannot send.
+const CSRF = { "X-Runstream-CSRF": "1" };
+const SESSION_PATH = "/api/v1/auth/session";
+
+let sessionEnded = null;  // what to do when a signed-in session stops counting (login.js)
 
 // A failed request: what the service said (or that it did not answer).
 export class ApiError extends Error {
@@ -28,7 +35,17 @@ export function saveToken(value) {
 
 function authHeaders() {
   const t = token();
-  return t ? { Authorization: "Bearer " + t } : {};
+  return t ? { ...CSRF, Authorization: "Bearer " + t } : { ...CSRF };
+}
+
+// Call ``handler(err)`` whenever the service answers 401: the session expired, was
+// revoked or its user deleted. Set once the page knows the service signs users in.
+export function whenSessionEnds(handler) {
+  sessionEnded = handler;
+}
+
+export function sessionMode() {
+  return sessionEnded !== null;
 }
 
 function noteSnapshot(resp) {
@@ -60,13 +77,45 @@ export async function api(path, body) {
   if (!resp.ok) {
     const e = (data && data.error) || {};
     const message = e.message || `HTTP ${resp.status} ${resp.statusText}`.trim();
-    throw new ApiError(message, { status: resp.status, code: e.code || null, position: e.position ?? null,
-                                  expected: e.expected ?? null, path });
+    const err = new ApiError(message, { status: resp.status, code: e.code || null, position: e.position ?? null,
+                                        expected: e.expected ?? null, path });
+    if (resp.status === 401 && sessionEnded) { sessionEnded(err); }
+    throw err;
   }
   if (data === null) {
     throw new ApiError(`The service answered ${path} with something that is not JSON`, { status: resp.status, path });
   }
   return data;
+}
+
+async function sessionCall(method, body) {
+  const init = { method, headers: { Accept: "application/json", ...CSRF } };
+  if (body !== undefined) {
+    init.headers["Content-Type"] = "application/json";
+    init.body = JSON.stringify(body);
+  }
+  const resp = await send(SESSION_PATH, init);
+  const data = await resp.json().catch(() => null);
+  if (!resp.ok || data === null) {
+    const e = (data && data.error) || {};
+    throw new ApiError(e.message || `HTTP ${resp.status}`, { status: resp.status, code: e.code || null, path: SESSION_PATH });
+  }
+  return data;
+}
+
+// {auth, user}: whether the service signs users in, and who is signed in (or null).
+export function currentSession() {
+  return sessionCall("GET");
+}
+
+// Sign in with a password; the answer sets the session cookie. Returns the user.
+export async function signIn(username, password) {
+  return (await sessionCall("POST", { username, password })).user;
+}
+
+// End the session on the server (its token is revoked) and forget the cookie.
+export function signOut() {
+  return sessionCall("DELETE");
 }
 
 // The URL that streams one artifact as an attachment.

@@ -6,12 +6,14 @@
 //   #/compare?ids=a,b           runs side by side
 //   #/models, #/models/<name>   model registry
 //   #/sql                       read-only SQL
+// With access control on, the sign-in form (login.js) comes first.
 
 import "./style.css";
 import { api, readiness } from "./api.js";
 import { el, loading, when } from "./dom.js";
 import { errorBox } from "./errors.js";
 import { closeAll } from "./live.js";
+import { beginSession, signingIn } from "./login.js";
 import { modelView, modelsView } from "./registry.js";
 import { compareView, runView } from "./runs.js";
 import { experimentView } from "./runs_table.js";
@@ -89,6 +91,7 @@ async function refreshFreshness() {
 let current = null;  // {path, update} of the view on screen
 
 function route(redraw = false) {
+  if (signingIn()) { return; }  // the sign-in form is on screen; it draws the page after
   const [path, query] = location.hash.replace(/^#/, "").split("?");
   const params = new URLSearchParams(query || "");
   const parts = path.split("/").filter(Boolean).map(decodeURIComponent);
@@ -132,6 +135,6 @@ document.getElementById("theme").addEventListener("click", () => {
 });
 
 window.addEventListener("hashchange", () => route());
-route();
+beginSession(() => route(true));
 refreshFreshness();
 setInterval(refreshFreshness, FRESHNESS_EVERY_MS);

@@ -2,7 +2,7 @@
 // said, where a filter went wrong, and what the user can do next.
 
 import { el } from "./dom.js";
-import { saveToken, token } from "./api.js";
+import { saveToken, sessionMode, token } from "./api.js";
 
 // The line of ``text`` holding ``position`` and a caret under that character.
 function caretLines(text, position) {
@@ -13,7 +13,7 @@ function caretLines(text, position) {
 }
 
 // Every part of the page was refused, not just this one: reload it all with the token.
-function tokenForm() {
+export function tokenForm() {
   const input = el("input", { type: "password", placeholder: "API token", "aria-label": "API token" });
   const save = () => { saveToken(input.value.trim()); window.location.reload(); };
   input.addEventListener("keydown", (ev) => { if (ev.key === "Enter") { save(); } });
@@ -38,7 +38,9 @@ export function errorBox(err, { title, source, retry, compact = false } = {}) {
   if (source && Number.isInteger(err.position)) {
     box.append(el("pre", { class: "error-caret" }, caretLines(source, err.position)));
   }
-  if (err.status === 401) {
+  if (err.status === 401 && sessionMode()) {
+    box.append(el("div", {}, "Your session has ended; sign in again."));
+  } else if (err.status === 401) {
     box.append(el("div", {}, token() ? "The saved API token was refused; enter another one."
                                       : "This Runstream needs an API token."), tokenForm());
   } else if (retry && (!err.status || err.status >= 500)) {

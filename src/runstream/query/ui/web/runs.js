@@ -152,6 +152,7 @@ export async function runView(root, runId, params = new URLSearchParams()) {
   const charts = el("div", { class: "charts-panel" });
   const registered = el("section", {});
   const children = el("section", { id: "child-runs" });
+  const artifacts = el("section", {});
   const badge = statusBadge(info.status);
   const liveNote = el("span", { class: "live-state" });
   const table = metricsTable(run.data.metrics);
@@ -163,14 +164,19 @@ export async function runView(root, runId, params = new URLSearchParams()) {
       el("section", { id: "params" }, el("h3", {}, "Params"), keyValueTable(run.data.params)),
       el("section", { id: "tags" }, el("h3", {}, "Tags"), keyValueTable(run.data.tags))),
     children,
-    artifactsSection(info.run_id),
+    artifacts,
     registered);
   const keys = Object.keys(run.data.metrics).sort();
   const chartView = metricCharts(charts, [info.run_id], keys, { [info.run_id]: name },
     { params, starts: { [info.run_id]: info.start_time } });
   if (info.status === "RUNNING") { followLive(info.run_id, chartView, table, run.data.metrics, badge, liveNote); }
-  versionsFromRun(registered, info.run_id);
-  childRuns(children, info);
+  // The sections below the charts ask the server once the charts have their points, so
+  // their reads do not compete with the histories for the server's two cores.
+  chartView.ready.finally(() => {
+    artifacts.replaceWith(artifactsSection(info.run_id));
+    versionsFromRun(registered, info.run_id);
+    childRuns(children, info);
+  });
 }
 
 // /compare answers at most COMPARE_CHUNK runs: ask in chunks, merge the answers.
