@@ -154,7 +154,7 @@ def _versions_by_worker(url: str, wanted: int, until: str | None = None) -> dict
     raise AssertionError(f"workers seen: {seen}, wanted {wanted} at version {until}")
 
 
-@pytest.mark.timeout(600)  # about 60 s on a quiet machine
+@pytest.mark.timeout(600)  # measured 25 s (load 3), 55 s (load 11)
 def test_every_worker_answers_and_follows_the_alias(
     running_apps: Settings, client: RunstreamClient
 ) -> None:
@@ -207,7 +207,7 @@ def _env_of(log: str, manager: str) -> tuple[str, Path]:
     return said, Path(line.split(f"the {manager} environment ", 1)[1].split(" ", 1)[0])
 
 
-@pytest.mark.timeout(900)  # about 90 s on a quiet machine with uv's cache filled
+@pytest.mark.timeout(900)  # measured 34 s (load 3, uv cache filled), 58 s (load 11)
 def test_a_model_environment_is_built_once_then_reused(
     running_apps: Settings, client: RunstreamClient
 ) -> None:
