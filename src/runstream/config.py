@@ -353,9 +353,11 @@ def load_settings(environ: Mapping[str, str], **overrides: Any) -> Settings:
 
 # Variables read by other parts (the SDK, the test suite) rather than by Settings.
 # Read elsewhere: by the test suite, the SDK's buffer, logging, and the SDK's start_run
-# (RUN_ID: the run `runstream run` created for its command).
+# (RUN_ID: the run `runstream run` created for its command), and by the worker processes
+# of `runstream models serve --workers N` (SERVE_OPTIONS: the options they serve with).
 _IGNORED = frozenset(
-    {"SLOW_TESTS", "SDK_BUFFER_EVENTS", "SDK_BUFFER_TIMEOUT_S", "LOG_LEVEL", "RUN_ID"}
+    {"SLOW_TESTS", "SDK_BUFFER_EVENTS", "SDK_BUFFER_TIMEOUT_S", "LOG_LEVEL", "RUN_ID",
+     "SERVE_OPTIONS"}
 )
 
 

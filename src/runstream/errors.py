@@ -26,7 +26,7 @@ third-party exception type.
     ├── AuthenticationError         no, bad, expired or revoked credentials
     │   └── TooManyAttemptsError    failed logins over the limit for a user or address
     ├── PermissionDeniedError       an authenticated caller without the permission
-    ├── ProjectEnvError             a project environment that cannot be built (names the tool)
+    ├── ProjectEnvError             a project's or served model's environment that cannot be built
     ├── ServiceError                a service that is down, slow or misbehaving
     │   ├── StackError              a local service that did not start or stop
     │   │   └── PortInUseError      a port the stack needs is taken
@@ -148,7 +148,7 @@ class NotFoundError(RunstreamError):
 
 
 class ProjectEnvError(RunstreamError):
-    """A project environment that cannot be built: a missing tool or Python, a failed install."""
+    """A project's or served model's environment that cannot be built (tool, Python, install)."""
 
 
 class ServiceError(RunstreamError):

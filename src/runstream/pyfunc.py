@@ -18,6 +18,7 @@ from typing import Any
 
 from runstream.sdk import models
 from runstream.sdk.flavors import Flavor
+from runstream.sdk.mlflow_models import load_pyfunc
 
 FLAVOR = Flavor("mlflow.pyfunc", None)
 
@@ -65,12 +66,11 @@ def load_model(
     Raises:
         NotFoundError: nothing at that URI.
         ServiceError: ``models:/`` needs the query service and it did not answer.
-        ExtraMissingError: ``runstream[models]`` is not installed.
+        ExtraMissingError: ``runstream[models]``, or the package the model's flavor
+            needs (``torch``, ``tensorflow``, ...), is not installed; the error names it.
     """
     folder = download_local(model_uri, dst_path)
-    return FLAVOR.mlflow().load_model(
-        str(folder), suppress_warnings=suppress_warnings, model_config=model_config
-    )
+    return load_pyfunc(folder, suppress_warnings=suppress_warnings, model_config=model_config)
 
 
 def download_local(model_uri: str, dst_path: str | None = None) -> Path:

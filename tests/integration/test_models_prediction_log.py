@@ -15,7 +15,7 @@ import time
 import httpx
 import pytest
 from models_helpers import sklearn_model, wine
-from test_models_serve import REQS, _serve, _stop
+from models_server import serve
 
 import runstream as mlflow
 from runstream.config import Settings
@@ -32,7 +32,8 @@ def _model_uri() -> tuple[str, str]:
     x, y = wine()
     with mlflow.start_run() as run:
         mlflow.sklearn.log_model(
-            sklearn_model(x, y), name="model", input_example=x.head(2), pip_requirements=REQS
+            sklearn_model(x, y), name="model", input_example=x.head(2),
+            pip_requirements=["scikit-learn", "skops"],
         )
     mlflow.flush()
     body = json.dumps({"dataframe_split": x.head(3).to_dict(orient="split")})
@@ -64,8 +65,9 @@ def test_answered_requests_land_in_the_lake_and_a_missing_broker_only_costs_reco
     uri, body = _model_uri()
     (dead,) = free_ports(1)
     no_broker = dataclasses.replace(running_apps, kafka_bootstrap=f"127.0.0.1:{dead}")
-    process, url = _serve(running_apps, "-m", uri, "--log-predictions")
-    cut_off, cut_off_url = _serve(no_broker, "-m", uri, "--log-predictions")
+    served = serve(running_apps, "-m", uri, "--log-predictions")
+    cut_off = serve(no_broker, "-m", uri, "--log-predictions")
+    url, cut_off_url = served.url, cut_off.url
     try:
         for _ in range(25):
             assert _post(url, body).status_code == 200
@@ -89,5 +91,5 @@ def test_answered_requests_land_in_the_lake_and_a_missing_broker_only_costs_reco
             time.sleep(0.5)
         assert _dropped(cut_off_url) == 25
     finally:
-        _stop(process)
-        _stop(cut_off)
+        served.stop()
+        cut_off.stop()

@@ -9,7 +9,6 @@ seconds of the alias change, and the broken version must never answer. Also
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import threading
@@ -21,11 +20,11 @@ from typing import Any
 import httpx
 import pytest
 from models_helpers import sklearn_model, wine
+from models_server import serve, server_env, start
 
 import runstream as mlflow
-from runstream.config import Settings, settings_to_env
+from runstream.config import Settings
 from runstream.sdk.client import RunstreamClient
-from runstream.stack import free_ports
 
 NAME = "wine-serve"
 REQS = ["scikit-learn", "skops"]
@@ -36,56 +35,19 @@ def client(sdk_settings_client: RunstreamClient) -> RunstreamClient:
     return sdk_settings_client
 
 
-def _env(settings: Settings) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("RUNSTREAM_", "MLFLOW_"))}
-    env.update(settings_to_env(settings))
-    return env
-
-
-def _serve(settings: Settings, *args: str) -> tuple[subprocess.Popen[bytes], str]:
-    (port,) = free_ports(1)
-    log = open(settings.home / f"serve-{port}.log", "wb")  # noqa: SIM115 (closed with the process)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "runstream.cli.main", "models", "serve", "-p", str(port),
-         "--poll", "0.5", *args],
-        env=_env(settings), stdout=log, stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        assert process.poll() is None, (settings.home / f"serve-{port}.log").read_text()[-3000:]
-        try:
-            if httpx.get(f"{url}/ping", timeout=2).status_code == 200:
-                return process, url
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    process.kill()
-    raise AssertionError("the model server did not come up in 180 s")
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
-    try:
-        process.wait(15)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(5)
-
-
-def _log_version(client: RunstreamClient, model: Any, x: Any) -> int:
+def _log_version(client: RunstreamClient, model: Any, x: Any, name: str = NAME) -> int:
     with mlflow.start_run():
         info = mlflow.sklearn.log_model(
             model, name="model", input_example=x.head(2), pip_requirements=REQS,
-            registered_model_name=NAME, await_registration_for=120,
+            registered_model_name=name, await_registration_for=120,
         )
     return int(info.registered_model_version)
 
 
-def _wait_alias(client: RunstreamClient, version: int) -> None:
+def _wait_alias(client: RunstreamClient, version: int, name: str = NAME) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        found = client.resolve_model_uri(f"models:/{NAME}@champion")
+        found = client.resolve_model_uri(f"models:/{name}@champion")
         if found is not None and found.version == version:
             return
         time.sleep(0.2)
@@ -103,7 +65,8 @@ def test_the_server_follows_the_alias_under_load(
     client.set_registered_model_alias(NAME, "champion", 1)
     client.flush(30)
     _wait_alias(client, 1)
-    process, url = _serve(running_apps, "-m", f"models:/{NAME}@champion")
+    server = serve(running_apps, "-m", f"models:/{NAME}@champion")
+    url = server.url
     try:
         body = {"dataframe_split": {"columns": list(x.columns), "data": x.head(3).values.tolist()}}
         statuses: Counter[int] = Counter()
@@ -150,7 +113,7 @@ def test_the_server_follows_the_alias_under_load(
         metrics = httpx.get(f"{url}/metrics").text
         assert 'version="1",status="200"' in metrics and 'version="2",status="200"' in metrics
     finally:
-        _stop(process)
+        server.stop()
 
     # The same registry from the other two commands.
     request = tmp_path / "request.json"
@@ -158,7 +121,7 @@ def test_the_server_follows_the_alias_under_load(
     predict = subprocess.run(
         [sys.executable, "-m", "runstream.cli.main", "models", "predict", "-m",
          f"models:/{NAME}/1", "-i", str(request)],
-        env=_env(running_apps), capture_output=True, text=True, timeout=180,
+        env=server_env(running_apps), capture_output=True, text=True, timeout=180,
     )
     assert predict.returncode == 0, predict.stderr[-2000:]
     assert '"predictions"' in predict.stdout
@@ -166,7 +129,7 @@ def test_the_server_follows_the_alias_under_load(
     built = subprocess.run(
         [sys.executable, "-m", "runstream.cli.main", "models", "generate-dockerfile", "-m",
          f"models:/{NAME}/2", "-d", str(context)],
-        env=_env(running_apps), capture_output=True, text=True, timeout=180,
+        env=server_env(running_apps), capture_output=True, text=True, timeout=180,
     )
     assert built.returncode == 0, built.stderr[-2000:]
     dockerfile = (context / "Dockerfile").read_text()
@@ -176,3 +139,107 @@ def test_the_server_follows_the_alias_under_load(
     assert (context / "model_dir" / "MLmodel").is_file()
     assert "scikit-learn" in (context / "model_dir" / "requirements.txt").read_text()
     assert (context / "runstream-src" / "src" / "runstream" / "serving" / "app.py").is_file()
+
+
+def _versions_by_worker(url: str, wanted: int, until: str | None = None) -> dict[int, str]:
+    """``/version`` on fresh connections until ``wanted`` workers answered (at ``until``)."""
+    seen: dict[int, str] = {}
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        answer = httpx.get(f"{url}/version", timeout=10).json()  # a new connection each time
+        seen[answer["worker"]] = answer["models"][0]["version"]
+        if len(seen) >= wanted and (until is None or set(seen.values()) == {until}):
+            return seen
+        time.sleep(0.05)
+    raise AssertionError(f"workers seen: {seen}, wanted {wanted} at version {until}")
+
+
+@pytest.mark.timeout(600)  # measured 25 s (load 3), 55 s (load 11)
+def test_every_worker_answers_and_follows_the_alias(
+    running_apps: Settings, client: RunstreamClient
+) -> None:
+    import psutil
+    from sklearn.dummy import DummyClassifier  # type: ignore[import-untyped]
+
+    name = "wine-workers"
+    x, y = wine()
+    assert _log_version(client, sklearn_model(x, y), x, name) == 1
+    client.set_registered_model_alias(name, "champion", 1)
+    client.flush(30)
+    _wait_alias(client, 1, name)
+    server = serve(running_apps, "-m", f"models:/{name}@champion", "--workers", "2")
+    children: set[int] = set()
+    try:
+        workers = _versions_by_worker(server.url, 2)
+        assert set(workers.values()) == {"1"}
+        children = {c.pid for c in psutil.Process(server.process.pid).children()}
+        assert set(workers) <= children, (workers, children)
+        body = {"dataframe_split": {"columns": list(x.columns), "data": x.head(3).values.tolist()}}
+        for _ in range(10):
+            answer = httpx.post(f"{server.url}/invocations", json=body, timeout=30)
+            assert answer.status_code == 200
+            assert answer.headers["x-runstream-model-version"] == "1"
+
+        constant = DummyClassifier(strategy="constant", constant=2).fit(x, y)
+        assert _log_version(client, constant, x, name) == 2
+        client.set_registered_model_alias(name, "champion", 2)
+        client.flush(30)
+        _wait_alias(client, 2, name)
+        moved = time.monotonic()
+        # Each worker follows the registry on its own: both must come to version 2.
+        workers = _versions_by_worker(server.url, 2, until="2")
+        assert time.monotonic() - moved < 30
+        for _ in range(10):
+            answer = httpx.post(f"{server.url}/invocations", json=body, timeout=30)
+            assert answer.status_code == 200
+            assert answer.headers["x-runstream-model-version"] == "2"
+            assert answer.json() == {"predictions": [2, 2, 2]}
+    finally:
+        server.stop()
+    assert not [pid for pid in children if psutil.pid_exists(pid)
+                and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE], "workers left running"
+
+
+def _env_of(log: str, manager: str) -> tuple[str, Path]:
+    """What the server said about the model's environment, and where it is."""
+    line = next(x for x in log.splitlines() if f"the {manager} environment" in x)
+    said = line.split("runstream: ", 1)[1].split(" the ", 1)[0]
+    return said, Path(line.split(f"the {manager} environment ", 1)[1].split(" ", 1)[0])
+
+
+@pytest.mark.timeout(900)  # measured 34 s (load 3, uv cache filled), 58 s (load 11)
+def test_a_model_environment_is_built_once_then_reused(
+    running_apps: Settings, client: RunstreamClient
+) -> None:
+    import psutil
+    import sklearn  # type: ignore[import-untyped]
+    import skops  # type: ignore[import-untyped]
+
+    x, y = wine()
+    model = sklearn_model(x, y)
+    pins = [f"scikit-learn=={sklearn.__version__}", f"skops=={skops.__version__}"]
+    with mlflow.start_run() as run:
+        mlflow.sklearn.log_model(
+            model, name="model", input_example=x.head(2), pip_requirements=pins
+        )
+    uri = f"runs:/{run.info.run_id}/model"
+    body = {"dataframe_split": {"columns": list(x.columns), "data": x.head(3).values.tolist()}}
+    want = {"predictions": [int(v) for v in model.predict(x.head(3))]}
+    envs: list[Path] = []
+    for attempt in ("built", "reused"):
+        server = start(running_apps, "-m", uri, "--env-manager", "uv").wait_ready(600)
+        try:
+            answer = httpx.post(f"{server.url}/invocations", json=body, timeout=30)
+            assert answer.status_code == 200, answer.text
+            assert answer.json() == want
+            said, env = _env_of(server.log.read_text(), "uv")
+            assert said == ("building" if attempt == "built" else "reusing"), said
+            # The server runs on the environment's interpreter, which holds the model's pins.
+            assert psutil.Process(server.process.pid).cmdline()[0] == str(env / "bin" / "python")
+            site = next((env / "lib").glob("python3*/site-packages"))
+            assert (site / f"scikit_learn-{sklearn.__version__}.dist-info").is_dir()
+            envs.append(env)
+        finally:
+            server.stop()
+    assert envs[0] == envs[1]
+    assert [p.name for p in envs[0].parent.iterdir() if p.is_dir()] == [envs[0].name]

@@ -103,6 +103,14 @@ def test_settings_survive_the_trip_to_a_child_process_environment() -> None:
     assert isinstance(rebuilt, Settings)
 
 
+def test_a_model_server_worker_reads_its_settings_beside_its_options() -> None:
+    from runstream.serving.options import ENV_VAR, ServeOptions
+
+    original = load_settings({"RUNSTREAM_PARTITIONS": "2"})
+    worker_env = {**settings_to_env(original), ENV_VAR: ServeOptions((("m", 1.0),)).to_json()}
+    assert load_settings(worker_env) == original
+
+
 def test_auth_is_off_by_default_and_the_admin_password_may_come_from_a_file(
     tmp_path: Path,
 ) -> None:

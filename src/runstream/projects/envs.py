@@ -93,7 +93,7 @@ def check_tools(manager: str, project: Project, build_image: bool) -> None:
     elif manager == "conda":
         _conda_binary()
     elif manager == "uv":
-        _uv_binary()
+        uv_binary()
     elif manager == "virtualenv":
         _python_for(_python_env(project).python)
 
@@ -140,7 +140,7 @@ def _build(manager: str, python_env: Any, env_dir: Path, work_dir: Path) -> None
     python = _python_for(python_env.python)
     print(f"runstream: building the {manager} environment {env_dir} ...", file=sys.stderr)
     if manager == "uv":
-        uv = _uv_binary()
+        uv = uv_binary()
         _exec([uv, "venv", "--quiet", "--python", python, str(env_dir)], work_dir)
         install = [uv, "pip", "install", "--quiet", "--python", str(env_dir / "bin" / "python")]
     else:
@@ -189,7 +189,7 @@ def _python_for(version: str) -> str:
     )
 
 
-def _uv_binary() -> str:
+def uv_binary() -> str:
     found = shutil.which("uv")
     if found:
         return found
@@ -263,4 +263,4 @@ def _check_docker() -> None:
     )
 
 
-__all__ = ["MANAGERS", "Environment", "check_tools", "choose_manager", "prepare"]
+__all__ = ["MANAGERS", "Environment", "check_tools", "choose_manager", "prepare", "uv_binary"]

@@ -65,6 +65,9 @@ def fetch(uri: str, version: str | None, scratch: Path) -> Fetched:
         ProjectError: no such folder, not a git repository, a version that does not
             exist, a repository that cannot be fetched, a missing subdirectory.
     """
+    # Without the git command GitPython refuses to import unless told to stay quiet; a
+    # local folder needs no git, and a git URI then fails below saying git is missing.
+    os.environ.setdefault("GIT_PYTHON_REFRESH", "quiet")
     import git
     from mlflow.exceptions import MlflowException
     from mlflow.projects import utils
@@ -96,6 +99,11 @@ def fetch(uri: str, version: str | None, scratch: Path) -> Fetched:
             )
     except MlflowException as exc:
         raise ProjectError(f"cannot fetch {uri}: {exc.message}") from exc
+    except git.exc.GitCommandNotFound as exc:
+        raise ProjectError(
+            f"cannot fetch {uri}: the git command is not installed (git repositories and "
+            "--version need it; a local folder does not)"
+        ) from exc
     except (git.exc.GitError, OSError) as exc:
         raise ProjectError(f"cannot fetch {uri}: {exc}") from exc
     work_dir = (root / subdir).resolve() if subdir else root

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from runstream.sdk import models
-from runstream.sdk.mlflow_models import require
+from runstream.sdk.mlflow_models import missing, read_model, require, use_saved_keras_backend
 
 
 @dataclass(frozen=True)
@@ -44,8 +44,21 @@ class Flavor:
         return kwargs
 
     def save_model(self, model: Any, path: str | os.PathLike[str], **kwargs: Any) -> None:
-        """MLflow's ``save_model`` of this flavor, into a local folder (no run, no upload)."""
-        self.mlflow().save_model(path=str(path), **self._kwargs(model, kwargs))
+        """MLflow's ``save_model`` of this flavor, into a local folder (no run, no upload).
+
+        The folder is made first: MLflow's keras flavor writes an input example before
+        making it (see :func:`runstream.sdk.models.save_into`).
+        """
+        Path(path).mkdir(parents=True, exist_ok=True)
+        self._save(path=str(path), **self._kwargs(model, kwargs))
+
+    def _save(self, **kwargs: Any) -> None:
+        """MLflow's ``save_model``; its lazy import of the flavor's package is translated."""
+        module = self.mlflow()
+        try:
+            module.save_model(**kwargs)
+        except ImportError as exc:
+            raise missing(self.module, exc, self.package) from exc
 
     def log_model(
         self,
@@ -70,7 +83,7 @@ class Flavor:
             get_client(),
             run_id or current_run_id(),
             artifact_path or name or "model",
-            self.mlflow().save_model,
+            self._save,
             self._kwargs(model, kwargs),
             registered_model_name=registered_model_name,
             await_registration_for=await_registration_for,
@@ -82,12 +95,18 @@ class Flavor:
         Raises:
             NotFoundError: nothing at that URI.
             ServiceError: ``models:/`` needs the query service and it did not answer.
+            ExtraMissingError: MLflow or the flavor's package is not installed.
         """
         from runstream.sdk.fluent import get_client
 
         dest = Path(dst_path) if dst_path else None
         folder = models.download_model(get_client(), model_uri, dest)
-        return self.mlflow().load_model(str(folder), **kwargs)
+        use_saved_keras_backend(read_model(folder))
+        module = self.mlflow()
+        try:
+            return module.load_model(str(folder), **kwargs)
+        except ImportError as exc:  # flavors import their package on first load
+            raise missing(self.module, exc, self.package) from exc
 
 
 __all__ = ["Flavor"]

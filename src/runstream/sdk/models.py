@@ -52,6 +52,10 @@ SaveFn = Callable[..., Any]
 
 def save_into(save: SaveFn, folder: Path, run_id: str | None, path: str | None, **kw: Any) -> Any:
     """Runs a flavor's ``save_model`` into ``folder``; returns MLflow's ``Model`` read back."""
+    # MLflow's keras flavor writes the input example before it creates the folder (a
+    # FileNotFoundError in mlflow.keras.log_model itself, 3.17.2); every flavor takes an
+    # empty folder that exists.
+    folder.mkdir(parents=True, exist_ok=True)
     save(path=str(folder), mlflow_model=new_model(run_id, path), **kw)
     return read_model(folder)
 

@@ -1,8 +1,9 @@
 """The model server: a small ASGI app speaking MLflow's scoring protocol.
 
 Routes: ``GET /ping`` and ``/health`` (200 once every target is loaded), ``GET /version``
-(JSON: which version each arm serves now), ``GET /metrics`` (Prometheus), ``POST
-/invocations`` (MLflow's bodies, see :mod:`runstream.serving.scoring`). Every
+(JSON: which version each arm serves now, and which worker process answered), ``GET
+/metrics`` (Prometheus), ``POST /invocations`` (MLflow's bodies, see
+:mod:`runstream.serving.scoring`). Every
 ``/invocations`` answer names the arm and model version that answered in the
 ``X-Runstream-Arm`` and ``X-Runstream-Model-Version`` headers.
 
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from concurrent.futures import ThreadPoolExecutor
@@ -118,7 +120,11 @@ class ServingApp:
             await _send(send, envelope(404, "ENDPOINT_NOT_FOUND", f"no route {path}"))
 
     def version(self) -> dict[str, Any]:
-        """What ``/version`` answers: MLflow's version and each arm's model version now."""
+        """What ``/version`` answers: MLflow's version and each arm's model version now.
+
+        ``worker`` is this server process's id: with ``--workers N`` each process loads
+        and follows the registry on its own, so the answer is the one process's.
+        """
         from importlib.metadata import version
 
         arms = []
@@ -128,7 +134,7 @@ class ServingApp:
                 "arm": t.arm, "uri": t.uri, "weight": t.weight,
                 "name": now.name if now else None, "version": now.version if now else None,
             })
-        return {"mlflow_version": version("mlflow-skinny"), "models": arms}
+        return {"mlflow_version": version("mlflow-skinny"), "worker": os.getpid(), "models": arms}
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:

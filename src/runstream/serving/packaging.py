@@ -6,12 +6,15 @@ an installed distribution, ``runstream[models]==<version>``.
 
 from __future__ import annotations
 
+import re
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import yaml
 
 PROJECT = Path(__file__).resolve().parents[3]
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+_EXTRAS = re.compile(r"^\s*\[[^\]]*\]")
 
 
 def source_checkout() -> Path | None:
@@ -41,6 +44,24 @@ def model_requirements(folder: Path) -> list[str]:
     return [line for line in lines if line and not line.startswith("-")]
 
 
+def serving_requirements(folder: Path) -> list[str]:
+    """The model's requirements as a server installs them beside Runstream.
+
+    MLflow writes ``mlflow==<version>``, the full distribution, into every model's
+    requirements. The server needs only MLflow's flavor code, which ``mlflow-skinny``
+    (in ``runstream[models]``) carries, and full ``mlflow`` 3.17 pins ``pyarrow<26``,
+    which Runstream's ``pyarrow~=26`` excludes (an install of both has no solution):
+    that line becomes ``mlflow-skinny`` with the same version.
+    """
+    lines = []
+    for line in model_requirements(folder):
+        name = _NAME.match(line)
+        if name and name.group(0).lower() == "mlflow":
+            line = "mlflow-skinny" + _EXTRAS.sub("", line[name.end() :], count=1)
+        lines.append(line)
+    return lines
+
+
 def model_python(folder: Path, default: str = "3.11") -> str:
     """``major.minor`` of the Python the model was saved with (``python_env.yaml``)."""
     file = folder / "python_env.yaml"
@@ -52,4 +73,10 @@ def model_python(folder: Path, default: str = "3.11") -> str:
     return default
 
 
-__all__ = ["model_python", "model_requirements", "runstream_spec", "source_checkout"]
+__all__ = [
+    "model_python",
+    "model_requirements",
+    "runstream_spec",
+    "serving_requirements",
+    "source_checkout",
+]

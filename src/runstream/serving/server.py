@@ -14,10 +14,10 @@ from runstream.serving.targets import Registry, Target, arm_name
 
 
 def load_pyfunc(folder: Path) -> Any:
-    """MLflow's ``mlflow.pyfunc.load_model`` on a local folder."""
-    from runstream.sdk.mlflow_models import require
+    """MLflow's ``mlflow.pyfunc.load_model`` on a local folder (a missing package named)."""
+    from runstream.sdk.mlflow_models import load_pyfunc as load
 
-    return require("mlflow.pyfunc").load_model(str(folder))
+    return load(folder)
 
 
 def build_app(options: ServeOptions, registry: Registry) -> ServingApp:
