@@ -26,6 +26,8 @@ from runstream.query.ui import bundle_built
 
 RUNS = 100_000 if os.environ.get("RUNSTREAM_SLOW_TESTS") == "1" else 5_000
 NOW = 1_700_000_000_000
+MODEL_ID = "m-" + "c" * 32
+MODEL_LOCATION = f"s3://artifacts/1/models/{MODEL_ID}/artifacts"
 
 
 def write_runs(settings: Settings, n: int) -> None:
@@ -49,6 +51,17 @@ def write_runs(settings: Settings, n: int) -> None:
             f"INSERT INTO {CATALOG}.latest_metrics SELECT {rid}, 'm' || k,"
             f" CASE WHEN k = 2 THEN i::DOUBLE ELSE (i % 10) / 10.0 END, 1, {NOW}, 0, 1, 1"
             f" FROM range({n}) t(i), range(3) u(k)",
+            # run 0 logged an MLflow 3 model, registered as churn v1; a deleted one is not shown
+            f"INSERT INTO {CATALOG}.mlflow_logged_models VALUES"
+            f" ('{MODEL_ID}', '1', 'classifier', '{0:032x}', 'sklearn', '{MODEL_LOCATION}',"
+            f" 'READY', 'active', {NOW}, {NOW}),"
+            f" ('m-{'d' * 32}', '1', 'gone', '{0:032x}', NULL, 's3://x', 'READY', 'deleted',"
+            f" {NOW}, {NOW})",
+            f"INSERT INTO {CATALOG}.logged_model_params VALUES ('{MODEL_ID}', 'depth', '4')",
+            f"INSERT INTO {CATALOG}.logged_model_tags VALUES ('{MODEL_ID}', 'team', 'red')",
+            f"INSERT INTO {CATALOG}.registered_models VALUES ('churn', NULL, {NOW}, {NOW}, false)",
+            f"INSERT INTO {CATALOG}.model_versions VALUES ('churn', 1, NULL, '{MODEL_LOCATION}',"
+            f" '{0:032x}', 'READY', 'Staging', NULL, {NOW}, {NOW}, false)",
         ):
             lake.con.execute(statement)
         lake.con.executemany(
@@ -225,11 +238,23 @@ def test_artifacts_preview_images_text_json_csv_and_model_folders(page: Page) ->
     shot(page, "run-artifacts")
 
 
-def test_a_run_lists_its_children_and_sql_draws_its_result(page: Page) -> None:
+def test_a_run_lists_its_children_logged_models_and_sql_draws_its_result(page: Page) -> None:
     page.goto(f"/#/runs/{0:032x}")
     children = page.locator("#child-runs")
     expect(children.get_by_role("heading")).to_have_text("Child runs (3)", timeout=30_000)
     expect(children.get_by_role("link", name="run-2")).to_be_visible()
+    models = page.locator("#logged-models")
+    expect(models.get_by_role("heading")).to_have_text("Logged models (1)")
+    row = models.locator(f'tr[data-model-id="{MODEL_ID}"]')
+    expect(row).to_contain_text("classifier")
+    expect(row).to_contain_text("depth=4")
+    expect(row).to_contain_text("team=red")
+    expect(row.get_by_role("link", name="churn v1")).to_have_attribute("href", "#/models/churn")
+    models.scroll_into_view_if_needed()
+    shot(page, "run-logged-models")
+    page.goto(f"/#/runs/{1:032x}")  # a run without logged models has no such section
+    expect(page.locator("h1")).to_contain_text("run-1", timeout=30_000)
+    expect(page.locator("#logged-models")).to_have_count(0)
 
     statement = 'SELECT "key", count(*) AS runs FROM latest_metrics GROUP BY "key" ORDER BY "key"'
     page.goto("/#/sql")

@@ -18,10 +18,19 @@ from pydantic import TypeAdapter
 
 from runstream.config import Settings
 from runstream.core.metrics import LatestMetric
-from runstream.core.rows import ExperimentRow, ModelRow, RunRow, VersionRow
+from runstream.core.rows import ExperimentRow, LoggedModelRow, ModelRow, RunRow, VersionRow
 from runstream.events.floats import NON_FINITE_SPELLINGS, float_to_wire
 from runstream.query.http.app import create_app
-from runstream.query.http.schemas import artifacts, experiments, metrics, ops, registry, runs, sql
+from runstream.query.http.schemas import (
+    artifacts,
+    experiments,
+    logged_models,
+    metrics,
+    ops,
+    registry,
+    runs,
+    sql,
+)
 from runstream.query.http.schemas.columnar import columnar_json_bytes
 from runstream.query.http.schemas.wire import MetricFloat
 from runstream.query.read.columnar import ColumnarHistory, SeriesInfo
@@ -30,6 +39,7 @@ from runstream.query.records import (
     ArtifactEntry,
     DatasetInput,
     Experiment,
+    LoggedModel,
     MetricPoint,
     MetricSeries,
     ModelVersion,
@@ -111,6 +121,14 @@ RESPONSES: dict[tuple[str, str], bytes] = {
             [SeriesInfo("a" * 32, "loss", 2, False, 0, 2)],
         ),
         7,
+    ),
+    ("/api/v1/runs/{run_id}/logged-models", "get"): logged_models.LOGGED_MODELS.json(
+        logged_models.LoggedModelsResponse.read(
+            [LoggedModel(LoggedModelRow("m-" + "a" * 32, "1", "model", "a" * 32, None,
+                                        "s3://b/1/models/m/artifacts", "READY", "active", 1, 2),
+                         {"p": "1"}, {"t": "x"})],
+            7,
+        )
     ),
     ("/healthz", "get"): ops.HEALTH.json(ops.Health("ok")),
     ("/readyz", "get"): ops.READINESS.json(

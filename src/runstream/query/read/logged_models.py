@@ -95,6 +95,17 @@ def get_logged_model(
     return _models(session, rows)[0]
 
 
+def logged_models_of_run(session: ReadSession, run_id: str) -> list[LoggedModel]:
+    """The live logged models a run logged (their source run) or output, oldest first."""
+    rows = session.fetch(
+        f"{_SELECT} WHERE {_LIVE} AND (m.source_run_id = ? OR m.model_id IN"
+        " (SELECT model_id FROM logged_model_outputs WHERE run_id = ?))"
+        " ORDER BY m.creation_time, m.model_id",
+        [run_id, run_id],
+    )
+    return _models(session, rows)
+
+
 def _filter(text: str | None) -> str | None:
     if text and _UNSUPPORTED.search(text):
         raise FilterParseError(
@@ -140,4 +151,11 @@ def search_logged_models(
     return Page(items, next_token(fp, offset, max_results, len(rows)))
 
 
-__all__ = ["FIELDS", "ORDER", "OrderBy", "get_logged_model", "search_logged_models"]
+__all__ = [
+    "FIELDS",
+    "ORDER",
+    "OrderBy",
+    "get_logged_model",
+    "logged_models_of_run",
+    "search_logged_models",
+]

@@ -10,9 +10,11 @@ from starlette.responses import Response
 
 from runstream.query.http.access import Access, AccessDep
 from runstream.query.http.deps import SessionDep
+from runstream.query.http.schemas.logged_models import LOGGED_MODELS, LoggedModelsResponse
 from runstream.query.http.schemas.runs import RUN, RUNS_PAGE, RunResponse, RunsPage
 from runstream.query.read import runs as reader
 from runstream.query.read.experiments import get_experiment_by_name
+from runstream.query.read.logged_models import logged_models_of_run
 from runstream.query.read.session import ReadSession
 from runstream.query.search.planner import MAX_RESULTS_LIMIT, plan_search
 
@@ -106,6 +108,19 @@ def get_run(session: SessionDep, access: AccessDep, run_id: str) -> Response:
     access.require_runs(session, [run_id])
     run = reader.get_run(session, run_id)
     return RUN.response(RunResponse.read(run, session.snapshot_id))
+
+
+@router.get(
+    "/{run_id}/logged-models",
+    response_model=LoggedModelsResponse,
+    summary="The MLflow 3 logged models of a run",
+)
+def get_run_logged_models(session: SessionDep, access: AccessDep, run_id: str) -> Response:
+    """The live logged models the run logged or output (``log_model``, ``log_outputs``)."""
+    access.require_runs(session, [run_id])
+    reader.get_run(session, run_id, reader.Columns(params=[], metrics=[], tags=[]))
+    models = logged_models_of_run(session, run_id)
+    return LOGGED_MODELS.response(LoggedModelsResponse.read(models, session.snapshot_id))
 
 
 __all__ = ["router"]

@@ -105,17 +105,46 @@ async function followLive(runId, charts, table, metrics, badge, liveNote) {
   });
 }
 
-async function versionsFromRun(section, runId) {
+// The registry versions whose run is this one.
+function runVersions(runId) {
+  const filter = `run_id = '${runId.replace(/'/g, "")}'`;
+  return api(`/api/v1/model-versions?filter=${encodeURIComponent(filter)}`).then((d) => d.model_versions);
+}
+
+function versionItem(v) {
+  return el("li", {},
+    el("a", { href: `#/models/${encodeURIComponent(v.name)}` }, `${v.name} v${v.version}`), " ",
+    stageBadge(v.current_stage), v.aliases.map((a) => el("span", { class: "alias" }, "@" + a)));
+}
+
+async function versionsFromRun(section, versions) {
   try {
-    const filter = `run_id = '${runId.replace(/'/g, "")}'`;
-    const data = await api(`/api/v1/model-versions?filter=${encodeURIComponent(filter)}`);
-    if (!data.model_versions.length) { section.remove(); return; }
-    section.replaceChildren(el("h3", {}, "Registered as"), el("ul", { class: "plain" },
-      data.model_versions.map((v) => el("li", {},
-        el("a", { href: `#/models/${encodeURIComponent(v.name)}` }, `${v.name} v${v.version}`), " ",
-        stageBadge(v.current_stage), v.aliases.map((a) => el("span", { class: "alias" }, "@" + a))))));
+    const found = await versions;
+    if (!found.length) { section.remove(); return; }
+    section.replaceChildren(el("h3", {}, "Registered as"), el("ul", { class: "plain" }, found.map(versionItem)));
   } catch (err) {
     section.replaceChildren(errorBox(err, { title: "Could not look up registered versions" }));
+  }
+}
+
+// MLflow 3's logged models of the run, each with the registry versions made from it.
+async function loggedModelsOfRun(section, runId, versions) {
+  try {
+    const data = await api(`/api/v1/runs/${encodeURIComponent(runId)}/logged-models`);
+    if (!data.logged_models.length) { section.remove(); return; }
+    const made = await versions.catch(() => []);
+    const pairs = (kv) => Object.entries(kv).map(([k, v]) => `${k}=${v}`).join(", ");
+    section.replaceChildren(el("h3", {}, `Logged models (${data.logged_models.length})`),
+      el("table", { class: "kv logged-models" },
+        el("thead", {}, el("tr", {}, ["name", "model id", "status", "type", "params", "tags", "registered as"]
+          .map((h) => el("th", {}, h)))),
+        el("tbody", {}, data.logged_models.map((m) => el("tr", { "data-model-id": m.model_id },
+          el("td", {}, m.name), el("td", {}, el("code", {}, m.model_id)), el("td", {}, statusBadge(m.status)),
+          el("td", {}, m.model_type || ""), el("td", {}, pairs(m.params)), el("td", {}, pairs(m.tags)),
+          el("td", {}, el("ul", { class: "plain" },
+            made.filter((v) => v.source === m.artifact_location).map(versionItem))))))));
+  } catch (err) {
+    section.replaceChildren(errorBox(err, { title: "Could not look up the logged models" }));
   }
 }
 
@@ -153,6 +182,7 @@ export async function runView(root, runId, params = new URLSearchParams()) {
   const registered = el("section", {});
   const children = el("section", { id: "child-runs" });
   const artifacts = el("section", {});
+  const loggedModels = el("section", { id: "logged-models" });
   const badge = statusBadge(info.status);
   const liveNote = el("span", { class: "live-state" });
   const table = metricsTable(run.data.metrics);
@@ -165,6 +195,7 @@ export async function runView(root, runId, params = new URLSearchParams()) {
       el("section", { id: "tags" }, el("h3", {}, "Tags"), keyValueTable(run.data.tags))),
     children,
     artifacts,
+    loggedModels,
     registered);
   const keys = Object.keys(run.data.metrics).sort();
   const chartView = metricCharts(charts, [info.run_id], keys, { [info.run_id]: name },
@@ -174,7 +205,9 @@ export async function runView(root, runId, params = new URLSearchParams()) {
   // their reads do not compete with the histories for the server's two cores.
   chartView.ready.finally(() => {
     artifacts.replaceWith(artifactsSection(info.run_id));
-    versionsFromRun(registered, info.run_id);
+    const versions = runVersions(info.run_id);
+    versionsFromRun(registered, versions);
+    loggedModelsOfRun(loggedModels, info.run_id, versions);
     childRuns(children, info);
   });
 }
