@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -35,19 +36,42 @@ def url(stack_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> I
     settings = dataclasses.replace(
         settings, read_after_timeout_s=30.0, auth=True, admin_password=ADMIN[1]
     )
+    with server_with_users(settings, ADMIN, USERS) as base:
+        yield base
+
+
+@contextmanager
+def server_with_users(
+    settings: Settings, admin: tuple[str, str], users: dict[str, str]
+) -> Iterator[str]:
+    """A materializer and a server with auth on, ``users`` (name -> password) made by
+    ``admin``, and MLflow's client patient enough for a loaded machine."""
     ensure_topics(settings)
     with materializer(settings), server(settings) as base, pytest.MonkeyPatch.context() as mp:
         mp.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
         mp.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "120")
-        for name, password in USERS.items():
+        for name, password in users.items():
             made = httpx.post(
                 f"{base}/api/v1/auth/users",
                 json={"username": name, "password": password},
-                auth=ADMIN,
+                auth=admin,
                 timeout=60,
             )
             assert made.status_code == 201, made.text
         yield base
+
+
+def _grant(url: str, model: str | None, experiment: str | None, to: str, by: str) -> None:
+    """``by`` gives ``to`` EDIT on a registered model or an experiment."""
+    kind, resource = ("registered_model", model) if model else ("experiment", experiment)
+    granted = httpx.put(
+        f"{url}/api/v1/auth/permissions",
+        json={"resource_type": kind, "resource_id": resource, "principal_type": "user",
+              "principal": to, "permission": "EDIT"},
+        auth=(by, USERS[by]),
+        timeout=60,
+    )
+    assert granted.status_code in (200, 201), granted.text
 
 
 def _client(url: str, user: str, monkeypatch: pytest.MonkeyPatch) -> MlflowClient:
@@ -92,19 +116,7 @@ def test_a_creator_manages_and_others_are_refused_until_granted(
     alice = _client(url, "alice", monkeypatch)
     assert alice.get_run(run_id).data.metrics == {"loss": 0.5}  # nothing of bob's landed
 
-    granted = httpx.put(
-        f"{url}/api/v1/auth/permissions",
-        json={
-            "resource_type": "experiment",
-            "resource_id": experiment,
-            "principal_type": "user",
-            "principal": "bob",
-            "permission": "EDIT",
-        },
-        auth=("alice", USERS["alice"]),
-        timeout=60,
-    )
-    assert granted.status_code in (200, 201), granted.text
+    _grant(url, None, experiment, to="bob", by="alice")
     bob = _client(url, "bob", monkeypatch)
     bob.log_metric(run_id, "loss", 0.25, step=1)
     _denied(lambda: bob.delete_run(run_id))  # EDIT is not MANAGE
@@ -123,19 +135,7 @@ def test_the_admin_may_do_everything(url: str, monkeypatch: pytest.MonkeyPatch) 
 def test_grants_follow_a_renamed_model(url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     alice = _client(url, "alice", monkeypatch)
     alice.create_registered_model("alice-renamed")
-    granted = httpx.put(
-        f"{url}/api/v1/auth/permissions",
-        json={
-            "resource_type": "registered_model",
-            "resource_id": "alice-renamed",
-            "principal_type": "user",
-            "principal": "bob",
-            "permission": "EDIT",
-        },
-        auth=("alice", USERS["alice"]),
-        timeout=60,
-    )
-    assert granted.status_code in (200, 201), granted.text
+    _grant(url, "alice-renamed", None, to="bob", by="alice")
     bob = _client(url, "bob", monkeypatch)
     _denied(lambda: bob.rename_registered_model("alice-renamed", "bobs-now"))  # needs MANAGE
     alice = _client(url, "alice", monkeypatch)

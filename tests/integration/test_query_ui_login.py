@@ -17,16 +17,15 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from materializer_support import materializer, wait_for
+from materializer_support import wait_for
 from mlflow import MlflowClient
 from playwright.sync_api import Browser, BrowserContext, Page, expect
-from test_gateway_tracking import server
+from test_gateway_auth import server_with_users
 from test_query_helpers import per_test_settings
 from test_query_ui_charts import shot
 from ui_support import TIMEOUT_MS, VIEWPORT
 
 from runstream.config import Settings
-from runstream.kafka.admin import ensure_topics
 from runstream.query.ui import bundle_built
 
 ADMIN = ("admin", "admin-password-3")
@@ -54,18 +53,7 @@ def stack(stack_settings: Settings, tmp_path_factory: pytest.TempPathFactory) ->
         admin_password=ADMIN[1],
         auth_max_failures=MAX_FAILURES,
     )
-    ensure_topics(settings)
-    with materializer(settings), server(settings) as url, pytest.MonkeyPatch.context() as mp:
-        mp.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
-        mp.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "120")
-        for name, password in PASSWORDS.items():
-            made = httpx.post(
-                f"{url}/api/v1/auth/users",
-                json={"username": name, "password": password},
-                auth=ADMIN,
-                timeout=60,
-            )
-            assert made.status_code == 201, made.text
+    with server_with_users(settings, ADMIN, PASSWORDS) as url, pytest.MonkeyPatch.context() as mp:
         experiments = {}
         for owner in ("alice", "bob"):
             mp.setenv("MLFLOW_TRACKING_USERNAME", owner)
