@@ -78,7 +78,8 @@ def add_commands(sub: Any) -> None:
     serve.add_argument("--timeout", type=float, default=60.0, help="predict timeout (s): 504")
     serve.add_argument("--max-body-mb", type=float, default=8.0, help="larger bodies: 413")
     serve.add_argument("--poll", type=float, default=2.0, help="registry check interval (s)")
-    serve.add_argument("--threads", type=int, default=4, help="predict threads per worker")
+    serve.add_argument("--threads", type=int, default=1,
+                       help="predict threads per worker (more for a model that waits on I/O)")
     serve.add_argument("--sticky-header", default="X-Runstream-Route-Key")
     serve.add_argument(
         "--log-predictions", type=float, nargs="?", const=1.0, default=0.0, metavar="RATE",

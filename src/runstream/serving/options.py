@@ -24,7 +24,8 @@ class ServeOptions:
         max_body_bytes: larger bodies are answered 413.
         poll_s: how often a stage/alias target asks the registry.
         sticky_header: the request header whose value pins a caller to one arm.
-        threads: predict threads per process.
+        threads: predict threads per process (one by default: predicts of a CPU-bound
+            model in several threads fight over the GIL, see docs/serving.md).
         log_predictions: the share of requests published to the prediction log
             (0: off; see ``runstream.serving.prediction_log``).
     """
@@ -37,7 +38,7 @@ class ServeOptions:
     max_body_bytes: int = 8 * 1024 * 1024
     poll_s: float = 2.0
     sticky_header: str = "X-Runstream-Route-Key"
-    threads: int = 4
+    threads: int = 1
     log_predictions: float = 0.0
 
     def __post_init__(self) -> None:
