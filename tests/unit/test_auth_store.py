@@ -6,8 +6,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from lake_support import local_lake_settings
+
 from runstream.auth.store import directory_version, load_audit
-from runstream.config import Settings
 from runstream.lake.connection import CATALOG, Lake, open_lake
 
 
@@ -28,12 +29,7 @@ def _audit(lake: Lake, event_id: str, at: int, action: str) -> None:
 def test_registry_changes_are_in_the_audit_but_do_not_reload_the_directory(
     tmp_path: Path,
 ) -> None:
-    settings = Settings(
-        home=tmp_path,
-        lake_catalog=str(tmp_path / "lake" / "catalog.sqlite"),
-        lake_data_path=str(tmp_path / "lake" / "data"),
-        artifacts_bucket="art",
-    )
+    settings = local_lake_settings(tmp_path)
     with open_lake(settings, read_only=False) as lake:
         lake.con.execute(f"USE {CATALOG}")
         rows = _Rows(lake)

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from lake_support import local_lake_settings
 
 from runstream.config import Settings
 from runstream.errors import LakeError, SqlRejectedError, StatementError
@@ -16,12 +17,7 @@ from runstream.query.read.session import LakeAccess
 
 @pytest.fixture
 def local_settings(tmp_path: Path) -> Settings:
-    return Settings(
-        home=tmp_path,
-        lake_catalog=str(tmp_path / "lake" / "catalog.sqlite"),
-        lake_data_path=str(tmp_path / "lake" / "data"),
-        artifacts_bucket="art",
-    )
+    return local_lake_settings(tmp_path)
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
+from lake_support import local_lake_settings
 from projection_support import deliver, metrics, params, run_started
 
 from runstream.config import Settings
@@ -26,12 +27,7 @@ TOPIC = "t.events"
 
 @pytest.fixture
 def local_settings(tmp_path: Path) -> Settings:
-    return Settings(
-        home=tmp_path,
-        lake_catalog=str(tmp_path / "lake" / "catalog.sqlite"),
-        lake_data_path=str(tmp_path / "lake" / "data"),
-        artifacts_bucket="art",
-    )
+    return local_lake_settings(tmp_path)
 
 
 @pytest.fixture

@@ -13,9 +13,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from lake_support import local_lake_settings
 
 from runstream.auth import ReadScope
-from runstream.config import Settings
 from runstream.errors import SqlRejectedError
 from runstream.lake.connection import CATALOG, open_lake
 from runstream.lake.tables import TABLES
@@ -88,12 +88,7 @@ INTERNAL = {
 @pytest.fixture(scope="module")
 def lake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LakeAccess]:
     home = tmp_path_factory.mktemp("sql-view")
-    settings = Settings(
-        home=home,
-        lake_catalog=str(home / "lake" / "catalog.sqlite"),
-        lake_data_path=str(home / "lake" / "data"),
-        artifacts_bucket="art",
-    )
+    settings = local_lake_settings(home)
     with open_lake(settings, read_only=False) as writer:
         # only the two teams' experiments (the Default one is neither's)
         writer.con.execute(f"DELETE FROM {CATALOG}.experiments")
