@@ -48,12 +48,12 @@ class Server:
         )
 
     def stop(self) -> None:
-        """Stops the server (SIGTERM, then SIGKILL after 15 s)."""
+        """Stops the server (SIGTERM, then SIGKILL after 30 s: a loaded machine is slow)."""
         if self.process.poll() is not None:
             return
         self.process.terminate()
         try:
-            self.process.wait(15)
+            self.process.wait(30)
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait(5)

@@ -9,6 +9,7 @@ seconds of the alias change, and the broken version must never answer. Also
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import sys
 import threading
@@ -154,6 +155,16 @@ def _versions_by_worker(url: str, wanted: int, until: str | None = None) -> dict
     raise AssertionError(f"workers seen: {seen}, wanted {wanted} at version {until}")
 
 
+def _processes(pids: set[int]) -> list[Any]:
+    import psutil
+
+    found = []
+    for pid in pids:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            found.append(psutil.Process(pid))
+    return found
+
+
 @pytest.mark.timeout(600)  # measured 25 s (load 3), 55 s (load 11)
 def test_every_worker_answers_and_follows_the_alias(
     running_apps: Settings, client: RunstreamClient
@@ -196,8 +207,9 @@ def test_every_worker_answers_and_follows_the_alias(
             assert answer.json() == {"predictions": [2, 2, 2]}
     finally:
         server.stop()
-    assert not [pid for pid in children if psutil.pid_exists(pid)
-                and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE], "workers left running"
+    # The master returns once it has told its workers to stop; give them a moment.
+    _, alive = psutil.wait_procs(_processes(children), timeout=30)
+    assert not [p for p in alive if p.status() != psutil.STATUS_ZOMBIE], "workers left running"
 
 
 def _env_of(log: str, manager: str) -> tuple[str, Path]:
