@@ -12,6 +12,8 @@ from materializer_support import LakeProbe, materializer, messages, produce, wai
 from test_materializer_crash import POINTS_PER_EVENT, _workload
 
 from runstream.config import Settings
+from runstream.events import EventType, make_event, new_run_id
+from runstream.lake.connection import CATALOG, open_lake
 
 OFFSETS = "SELECT sum(next_offset) FROM consumer_offsets"
 
@@ -64,3 +66,48 @@ def test_maintenance_while_batches_commit_loses_and_duplicates_nothing(
     assert lake.scalar("SELECT sum(count) FROM latest_metrics") == points
     assert lake.count("params") == 8
     assert lake.count("runs") == 10
+
+
+def _lake_of_an_older_release(settings: Settings) -> None:
+    """A lake whose ``runs`` lacked ``description`` and held a run in the catalog then.
+
+    Opening it adds the column, so ``runs`` has inlined rows under two schema versions:
+    a flush empties the older table and drops it, which DuckLake's other attaches
+    (the writer's) do not notice (see ``stale_inlined_table``).
+    """
+    with open_lake(settings, read_only=False) as lake:
+        lake.con.execute(f"INSERT INTO {CATALOG}.runs (run_id, experiment_id, status) "
+                         "VALUES ('old-run', '0', 'FINISHED')")
+        lake.con.execute(f"ALTER TABLE {CATALOG}.runs DROP COLUMN description")
+
+
+def test_ingestion_goes_on_after_a_flush_drops_an_inlined_table_the_writer_knew(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    _lake_of_an_older_release(settings)
+    rid = new_run_id()
+    started = make_event(
+        EventType.RUN_STARTED,
+        {"run_name": "r", "user_id": "u", "source_name": "s", "source_type": "JOB",
+         "start_time": 1},
+        run_id=rid, experiment_id="0",
+    )
+    ended = make_event(EventType.RUN_ENDED, {"status": "FINISHED", "end_time": 2}, run_id=rid)
+    probe = LakeProbe(settings)
+    status = "SELECT status FROM runs WHERE run_id = ?"
+    try:
+        with caplog.at_level(logging.INFO, logger="runstream.materializer"), \
+                materializer(settings, maintenance_every_s=2.0):
+            produce(settings, messages(settings, [started]))
+            wait_for("the run", lambda: probe.rows(status, rid), lambda r: r == [("RUNNING",)])
+            wait_for("a maintenance pass (it flushes runs)",
+                     lambda: sum("maintenance: " in r.getMessage() for r in caplog.records),
+                     lambda n: n > 0)
+            # The writer read ``runs`` before the flush; this batch reads it again.
+            produce(settings, messages(settings, [ended]))
+            wait_for("the run's end", lambda: probe.rows(status, rid),
+                     lambda r: r == [("FINISHED",)], timeout_s=90)
+        assert probe.rows(status, "old-run") == [("FINISHED",)]
+        assert any("attached the lake again" in r.getMessage() for r in caplog.records)
+    finally:
+        probe.close()

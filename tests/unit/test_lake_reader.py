@@ -120,3 +120,30 @@ def _started(settings: Settings) -> DuckLakeReader:
     reader = DuckLakeReader(settings)
     reader.start()
     return reader
+
+
+def test_a_flush_that_drops_an_inlined_table_heals_by_attaching_again(
+    reader: DuckLakeReader, writer: Lake
+) -> None:
+    # An insert, a new column and another insert give the table two inlined-data
+    # tables; the flush empties both and drops the older without a new schema version,
+    # which leaves the reader's DuckLake cache naming a table that is gone.
+    writer.con.execute(f"CREATE TABLE {CATALOG}.growing (a INT)")
+    writer.con.execute(f"INSERT INTO {CATALOG}.growing VALUES (1)")
+    writer.con.execute(f"ALTER TABLE {CATALOG}.growing ADD COLUMN b INT")
+    writer.con.execute(f"INSERT INTO {CATALOG}.growing VALUES (2, 2)")
+    assert reader.query("SELECT count(*) FROM growing").rows == [(2,)]
+    with reader.transaction() as in_flight:
+        assert in_flight.query(COUNT).rows == [(0,)]
+        writer.con.execute(
+            f"CALL ducklake_flush_inlined_data('{CATALOG}', table_name => 'growing')"
+        )
+        # Without a fresh attach every later read of the table fails, for good.
+        for _ in range(3):
+            assert reader.query("SELECT count(*) FROM growing").rows == [(2,)]
+        assert reader.reattached == 1
+        # A read that was running on the old attach finishes there.
+        assert in_flight.query(COUNT).rows == [(0,)]
+    writer.con.execute(f"INSERT INTO {CATALOG}.growing VALUES (3, 3)")
+    assert reader.query("SELECT sum(a) FROM growing").rows == [(6,)]
+    assert reader.reattached == 1

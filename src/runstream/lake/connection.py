@@ -10,6 +10,7 @@ touches the disk or the network at import or construction time.
 from __future__ import annotations
 
 import contextlib
+import re
 import sqlite3
 import time
 from pathlib import Path
@@ -41,6 +42,11 @@ INLINING_SETTING = "ducklake_default_data_inlining_row_limit"
 # Catalog errors worth retrying when opening: another process is initializing it.
 _TRANSIENT = ("database is locked", "Conflict", "conflict")
 _OPEN_RETRY_S = 15.0
+# DuckLake caches which inlined-data tables a table has per schema version, and a flush
+# on another attach (maintenance) may drop one of them without a new schema version:
+# this attach then fails every statement on that table until it attaches again
+# (duckdb/ducklake#1305, #1413). ``stale_inlined_table`` recognises the error.
+_STALE_INLINED_TABLE = re.compile(r"ducklake_inlined_data_\w+ does not exist")
 # How long a catalog write waits for another connection's SQLite write lock.
 SQLITE_BUSY_TIMEOUT_MS = 5000
 # Read-write default; it keeps the materializer's RSS bounded whatever the backlog
@@ -266,6 +272,11 @@ def _open_lake(
     return lake
 
 
+def stale_inlined_table(exc: BaseException) -> bool:
+    """Whether ``exc`` is DuckLake's stale inlined-table error (healed by a new attach)."""
+    return bool(_STALE_INLINED_TABLE.search(str(exc)))
+
+
 def attach_read_only(lake: Lake, settings: Settings, alias: str) -> None:
     """Attach another lake (``settings``' catalog) read-only to ``lake`` as ``alias``.
 
@@ -362,4 +373,5 @@ __all__ = [
     "ensure_wal",
     "is_postgres_catalog",
     "open_lake",
+    "stale_inlined_table",
 ]

@@ -18,7 +18,7 @@ import pyarrow as pa  # type: ignore[import-untyped]
 
 from runstream.config import Settings
 from runstream.errors import LakeError, QueryTimeoutError, StatementError
-from runstream.lake.connection import CATALOG, Lake, open_lake
+from runstream.lake.connection import CATALOG, Lake, open_lake, stale_inlined_table
 from runstream.lake.port import ArrowResult, QueryResult
 
 # DuckDB's exceptions for statements it cannot parse, bind or is not allowed to
@@ -36,6 +36,15 @@ _STATEMENT_ERRORS: tuple[type[duckdb.Error], ...] = (
 # its own statements. More concurrent reads than this open (and then close) extras.
 _POOL_SIZE = 16
 
+class _Attach:
+    """One attach of the lake, its idle cursors and how many are lent out."""
+
+    def __init__(self, lake: Lake) -> None:
+        self.lake = lake
+        self.pool: list[duckdb.DuckDBPyConnection] = []
+        self.lent = 0
+        self.retired = False
+
 
 class ReadTransaction:
     """Reads of one request in one transaction on one pooled cursor: one snapshot for all.
@@ -48,6 +57,7 @@ class ReadTransaction:
 
     def __init__(self, reader: DuckLakeReader) -> None:
         self._reader = reader
+        self._attach: _Attach | None = None
         self._cur: duckdb.DuckDBPyConnection | None = None
         self._snapshot = 0
         self._closed = False
@@ -78,35 +88,50 @@ class ReadTransaction:
     def _run(self, run: Any, timeout_s: float | None) -> Any:
         if self._closed:
             raise LakeError("read transaction used after close()")
+        try:
+            return self._run_once(run, timeout_s)
+        except LakeError as exc:
+            if not stale_inlined_table(exc):
+                raise
+            self._reader._reattach(self._attach, exc)
+            return self._run_once(run, timeout_s)
+
+    def _run_once(self, run: Any, timeout_s: float | None) -> Any:
         if self._cur is None:
-            cur = self._reader._acquire()
+            attach, cur = self._reader._acquire()
             try:
-                self._snapshot = _begin(cur)
+                snapshot = _begin(cur)
             except duckdb.Error as exc:
-                self._reader._release(cur, healthy=False)
+                self._reader._release(attach, cur, healthy=False)
                 raise LakeError(f"lake query failed: {exc}") from exc
-            self._cur = cur
+            self._attach, self._cur = attach, cur
+            # After a failed statement the transaction starts again; it keeps the
+            # first snapshot id (rule 3 of the port: never newer than what was read).
+            self._snapshot = self._snapshot or snapshot
         try:
             return _timed(self._cur, run, timeout_s)
         except (LakeError, QueryTimeoutError):
             # A failed statement aborts the transaction: drop the cursor; the next
             # read (if any) starts a fresh transaction and keeps the first snapshot id.
-            cur, self._cur = self._cur, None
-            self._reader._release(cur, healthy=False)
+            self._give_back(healthy=False)
             raise
+
+    def _give_back(self, *, healthy: bool) -> None:
+        cur, self._cur = self._cur, None
+        if cur is not None and self._attach is not None:
+            self._reader._release(self._attach, cur, healthy=healthy)
 
     def close(self) -> None:
         """End the transaction and return the cursor to the pool; safe to call twice."""
         self._closed = True
-        cur, self._cur = self._cur, None
-        if cur is None:
+        if self._cur is None:
             return
         try:
-            cur.execute("ROLLBACK")
+            self._cur.execute("ROLLBACK")
         except duckdb.Error:
-            self._reader._release(cur, healthy=False)
+            self._give_back(healthy=False)
             return
-        self._reader._release(cur, healthy=True)
+        self._give_back(healthy=True)
 
     def __enter__(self) -> ReadTransaction:
         return self
@@ -173,9 +198,10 @@ class DuckLakeReader:
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
-        self._lake: Lake | None = None
-        self._pool: list[duckdb.DuckDBPyConnection] = []
+        self._current: _Attach | None = None
         self._pool_lock = threading.Lock()
+        self._reattach_lock = threading.Lock()
+        self.reattached = 0
 
     def start(self) -> None:
         """Attach the lake read-only.
@@ -183,43 +209,87 @@ class DuckLakeReader:
         Raises:
             LakeError: the lake does not exist yet or cannot be attached.
         """
-        if self._lake is None:
-            self._lake = open_lake(self._settings, read_only=True)
+        if self._current is None:
+            self._current = _Attach(open_lake(self._settings, read_only=True))
 
     def close(self) -> None:
         """Detach; safe to call twice."""
         with self._pool_lock:
-            idle, self._pool = self._pool, []
-        for cur in idle:
-            cur.close()
-        if self._lake is not None:
-            self._lake.close()
-            self._lake = None
+            attach, self._current = self._current, None
+        if attach is not None:
+            self._retire(attach)
 
-    def _acquire(self) -> duckdb.DuckDBPyConnection:
+    @property
+    def _pool(self) -> list[duckdb.DuckDBPyConnection]:
+        """The current attach's idle cursors (tests look at it)."""
+        return self._current.pool if self._current is not None else []
+
+    def _acquire(self) -> tuple[_Attach, duckdb.DuckDBPyConnection]:
         with self._pool_lock:
-            if self._pool:
-                return self._pool.pop()
-        if self._lake is None:
-            raise LakeError("lake reader used before start()")
+            attach = self._current
+            if attach is None:
+                raise LakeError("lake reader used before start()")
+            attach.lent += 1
+            if attach.pool:
+                return attach, attach.pool.pop()
         try:
-            cur = self._lake.con.cursor()
+            cur = attach.lake.con.cursor()
             cur.execute(f"USE {CATALOG}")
         except duckdb.Error as exc:
+            self._release(attach, None, healthy=False)
             raise LakeError(f"lake query failed: {exc}") from exc
-        return cur
+        return attach, cur
 
-    def _release(self, cur: duckdb.DuckDBPyConnection, *, healthy: bool) -> None:
-        if healthy and self._lake is not None:
+    def _release(
+        self, attach: _Attach, cur: duckdb.DuckDBPyConnection | None, *, healthy: bool
+    ) -> None:
+        with self._pool_lock:
+            attach.lent -= 1
+            keep = healthy and not attach.retired and len(attach.pool) < _POOL_SIZE
+            if keep and cur is not None:
+                attach.pool.append(cur)
+                return
+            last = attach.retired and attach.lent == 0
+        if cur is not None:
+            cur.close()
+        if last:
+            attach.lake.close()
+
+    def _retire(self, attach: _Attach) -> None:
+        """Close ``attach`` once the reads still using its cursors give them back."""
+        with self._pool_lock:
+            attach.retired = True
+            idle, attach.pool = attach.pool, []
+            last = attach.lent == 0
+        for cur in idle:
+            cur.close()
+        if last:
+            attach.lake.close()
+
+    def _reattach(self, stale: _Attach | None, cause: LakeError) -> None:
+        """Attach the lake again after DuckLake's stale inlined-table error on ``stale``
+        (see :func:`runstream.lake.connection.stale_inlined_table`).
+
+        Reads that met the error on the same attach at once re-attach once. Reads in
+        flight finish on the old attach, which closes after the last of them.
+        """
+        with self._reattach_lock:
+            if self._current is None:
+                raise cause
+            if stale is not self._current:
+                return  # another read has re-attached already
+            try:
+                fresh = _Attach(open_lake(self._settings, read_only=True))
+            except LakeError:
+                raise cause from None
             with self._pool_lock:
-                if len(self._pool) < _POOL_SIZE:
-                    self._pool.append(cur)
-                    return
-        cur.close()
+                self._current = fresh
+                self.reattached += 1
+            self._retire(stale)
 
     def transaction(self) -> ReadTransaction:
         """A read transaction for several statements that must see one snapshot."""
-        if self._lake is None:
+        if self._current is None:
             raise LakeError("lake reader used before start()")
         return ReadTransaction(self)
 

@@ -184,6 +184,14 @@ class LakeWriter:
         """The lake this writer writes to."""
         return self._lake
 
+    def replace_lake(self, lake: Lake) -> Lake:
+        """Write through ``lake`` from now on (a fresh attach); return the old one to close.
+
+        Only between batches: a transaction open on the old lake is lost.
+        """
+        old, self._lake, self._con = self._lake, lake, lake.con
+        return old
+
     # -- outside a batch ---------------------------------------------------------------
 
     def write_status(self, status: StatusRow) -> None:

@@ -21,7 +21,7 @@ from runstream.errors import BrokerError, LakeConflictError, LakeError
 from runstream.events.records import Record, TopicPartition
 from runstream.kafka.consumer import ConsumerOptions, EventConsumer
 from runstream.kafka.dlq import DeadLetterPublisher
-from runstream.lake.connection import open_lake
+from runstream.lake.connection import Lake, open_lake, stale_inlined_table
 from runstream.lake.writer import LakeWriter
 from runstream.materializer.batch import (
     BatchProcessor,
@@ -84,11 +84,7 @@ class Materializer:
             BrokerError: the broker cannot be reached at start.
         """
         s, o = self.settings, self.options
-        lake = await asyncio.to_thread(
-            open_lake, s, read_only=False,
-            memory_limit_mb=o.lake_memory_limit_mb, threads=o.lake_threads,
-        )
-        self._writer = LakeWriter(lake)
+        self._writer = LakeWriter(await asyncio.to_thread(self._open_lake))
         self._processor = BatchProcessor(self._writer, artifact_root=f"s3://{s.artifacts_bucket}")
         self._consumer = EventConsumer(
             s.bootstrap,
@@ -126,7 +122,7 @@ class Materializer:
                 task.cancel()
             await self._consumer.stop(_STOP_CONSUMER_S)
             await self._dlq.stop(_STOP_DLQ_S)
-            await asyncio.to_thread(lake.close)
+            await asyncio.to_thread(self._writer.lake.close)
             log.info("materializer %s stopped: %s", o.member_id, self.stats.summary())
 
     async def _pipeline(self, stop: threading.Event) -> None:
@@ -200,6 +196,27 @@ class Materializer:
         self._generation += 1
         await self._consumer.seek(offsets)
 
+    def _open_lake(self) -> Lake:
+        o = self.options
+        return open_lake(
+            self.settings, read_only=False,
+            memory_limit_mb=o.lake_memory_limit_mb, threads=o.lake_threads,
+        )
+
+    async def _reattach(self) -> None:
+        """A fresh attach for the writer after DuckLake's stale inlined-table error
+        (:func:`~runstream.lake.connection.stale_inlined_table`): a retry on the old
+        one fails the same way, for good."""
+        assert self._writer is not None
+        try:
+            fresh = await asyncio.to_thread(self._open_lake)
+        except LakeError as exc:
+            log.warning("cannot attach the lake again (the next failure tries again): %s", exc)
+            return
+        old = self._writer.replace_lake(fresh)
+        await asyncio.to_thread(old.close)
+        log.info("attached the lake again after a stale inlined-data table")
+
     # -- batches --------------------------------------------------------------------------
 
     async def _collect(self, stop: threading.Event) -> list[Record]:
@@ -272,6 +289,8 @@ class Materializer:
                                  str(exc).splitlines()[-1])
             except (LakeError, BrokerError) as exc:
                 await asyncio.to_thread(self._processor.abort)
+                if stale_inlined_table(exc):
+                    await self._reattach()
                 self.stats.failures += 1
                 delay = min(self.options.retry_min_s * 2 ** min(self.stats.failures, 8),
                             self.options.retry_max_s)
