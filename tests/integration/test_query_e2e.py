@@ -96,3 +96,33 @@ def test_mlflow_client_reads_sdk_runs(logged: tuple[str, list[str], int]) -> Non
     assert [r.info.run_id for r in runs] == [second, first]
     assert len(client.get_metric_history(first, "loss")) == STEPS
     assert client.get_model_version_by_alias("e2e-model", "champion").run_id == second
+
+
+def test_the_sdk_renames_a_model_it_just_made_and_refuses_a_taken_name(
+    logged: tuple[str, list[str], int],
+) -> None:
+    from runstream.errors import AlreadyExistsError, NotFoundError
+
+    url, (_first, second), _version = logged
+    client = RunstreamClient(tracking_uri=url, environ={})
+    try:
+        # No wait between the writes: the rename is checked after them (read-your-writes).
+        client.create_registered_model("to-rename", tags={"team": "e2e"})
+        client.create_model_version("to-rename", f"runs:/{second}/notes", second)
+        client.set_registered_model_alias("to-rename", "champion", 1)
+        assert client.rename_registered_model("to-rename", "renamed").name == "renamed"
+        with pytest.raises(AlreadyExistsError, match="e2e-model"):
+            client.rename_registered_model("renamed", "e2e-model")
+        with pytest.raises(NotFoundError, match="to-rename"):
+            client.rename_registered_model("to-rename", "other")
+        client.flush(30)
+    finally:
+        client.close(5.0)
+
+    def alias(name: str) -> Any:
+        return httpx.get(f"{url}/api/v1/registered-models/{name}/aliases/champion")
+
+    moved = wait_for("the alias under the new name", lambda: alias("renamed"),
+                     lambda r: r.status_code == 200)
+    assert moved.json()["version"] == 1
+    assert alias("to-rename").status_code == 404

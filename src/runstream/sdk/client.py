@@ -337,6 +337,7 @@ class RunstreamClient:
     set_model_version_tag = forward("registry", ModelRegistryClient.set_model_version_tag)
     delete_model_version_tag = forward("registry", ModelRegistryClient.delete_model_version_tag)
     update_registered_model = forward("registry", ModelRegistryClient.update_registered_model)
+    rename_registered_model = forward("registry", ModelRegistryClient.rename_registered_model)
     update_model_version = forward("registry", ModelRegistryClient.update_model_version)
     delete_model_version = forward("registry", ModelRegistryClient.delete_model_version)
     delete_registered_model = forward("registry", ModelRegistryClient.delete_registered_model)

@@ -17,6 +17,7 @@ from typing import Any
 
 from runstream.core.registry import Stage, versions_to_archive
 from runstream.errors import (
+    AlreadyExistsError,
     InvalidTransitionError,
     NotFoundError,
     ServiceError,
@@ -225,6 +226,31 @@ class ModelRegistryClient:
         body = {"version": None, "description": check_description(description)}
         self._publish(EventType.REGISTRY_DESCRIPTION_SET, name, body)
         return RegisteredModel(name, description)
+
+    def rename_registered_model(self, name: str, new_name: str) -> RegisteredModel:
+        """Renames a model; its versions, tags, aliases and stage history go with it.
+
+        The query service is asked first, after this client's own writes are in the
+        lake (read-your-writes): a model created just before is found, and nothing
+        still on its way under the old name lands after the rename. Without a query
+        service the rename is published unchecked, and the materializer rejects it if
+        ``name`` does not exist or ``new_name`` does.
+
+        Raises:
+            NotFoundError: no model is named ``name``.
+            AlreadyExistsError: a model is named ``new_name`` already.
+        """
+        old, new = check_name("model", name), check_name("model", new_name)
+        if new != old:
+            answered, found = self._session.optional_query(
+                lambda q: (q.registered_model_exists(old), q.registered_model_exists(new))
+            )
+            if answered and not found[0]:
+                raise NotFoundError(f"Registered Model with name={old} not found")
+            if answered and found[1]:
+                raise AlreadyExistsError(f"Registered Model (name={new}) already exists.")
+            self._publish_audited(EventType.REGISTRY_MODEL_RENAMED, new, {"old_name": old})
+        return RegisteredModel(new)
 
     def update_model_version(self, name: str, version: int | str, description: str) -> ModelVersion:
         """Sets the description of a model version."""
