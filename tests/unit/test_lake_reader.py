@@ -10,7 +10,7 @@ from lake_support import local_lake_settings
 
 from runstream.config import Settings
 from runstream.errors import LakeError, SqlRejectedError, StatementError
-from runstream.lake.connection import CATALOG, Lake, open_lake
+from runstream.lake.connection import CATALOG, Lake, open_lake, stale_inlined_table
 from runstream.lake.reader import DuckLakeReader
 from runstream.query.read.session import LakeAccess
 
@@ -120,6 +120,31 @@ def _started(settings: Settings) -> DuckLakeReader:
     reader = DuckLakeReader(settings)
     reader.start()
     return reader
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "Catalog Error: Table with name ducklake_inlined_data_24_1 does not exist!",
+        'Failed to read inlined data from DuckLake: Failed to prepare query "SELECT "run_id" '
+        'FROM "ducklake_inlined_data_11_1"": no such table: ducklake_inlined_data_11_1',
+        'ERROR:  relation "public.ducklake_inlined_data_7_2" does not exist',
+        "TransactionContext Error: Failed to read inlined data from DuckLake: Current "
+        "transaction is aborted (please ROLLBACK)",
+    ],
+)
+def test_the_stale_inlined_table_error_is_known_in_duckdbs_and_each_catalogs_words(
+    message: str,
+) -> None:
+    assert stale_inlined_table(LakeError(f"lake query failed: {message}"))
+
+
+@pytest.mark.parametrize(
+    "message",
+    ["Table with name runs does not exist!", "no such table: ducklake_snapshot_x"],
+)
+def test_other_missing_tables_are_not_taken_for_the_stale_inlined_table(message: str) -> None:
+    assert not stale_inlined_table(LakeError(message))
 
 
 def test_a_flush_that_drops_an_inlined_table_heals_by_attaching_again(

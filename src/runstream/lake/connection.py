@@ -45,8 +45,15 @@ _OPEN_RETRY_S = 15.0
 # DuckLake caches which inlined-data tables a table has per schema version, and a flush
 # on another attach (maintenance) may drop one of them without a new schema version:
 # this attach then fails every statement on that table until it attaches again
-# (duckdb/ducklake#1305, #1413). ``stale_inlined_table`` recognises the error.
-_STALE_INLINED_TABLE = re.compile(r"ducklake_inlined_data_\w+ does not exist")
+# (duckdb/ducklake#1305, #1413). ``stale_inlined_table`` recognises the error, in
+# DuckDB's words ("Table with name ... does not exist") and in the catalog's own
+# (SQLite: "no such table: ..."; PostgreSQL: 'relation "..." does not exist'). A read
+# racing the flush itself may instead find its catalog transaction aborted by it.
+_STALE_INLINED_TABLE = re.compile(
+    r'ducklake_inlined_data_\w+"? does not exist'
+    r'|no such table: [\w."]*ducklake_inlined_data_\w+'
+    r"|Failed to read inlined data from DuckLake: Current transaction is aborted"
+)
 # How long a catalog write waits for another connection's SQLite write lock.
 SQLITE_BUSY_TIMEOUT_MS = 5000
 # Read-write default; it keeps the materializer's RSS bounded whatever the backlog

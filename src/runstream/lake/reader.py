@@ -35,6 +35,9 @@ _STATEMENT_ERRORS: tuple[type[duckdb.Error], ...] = (
 # Idle cursors kept per reader; each has ``USE lake`` done, so a read pays only for
 # its own statements. More concurrent reads than this open (and then close) extras.
 _POOL_SIZE = 16
+# Tries of a read that meets the stale inlined-table error, each on a fresh attach: a
+# read racing the flush that drops the table can meet it on the fresh attach too.
+_STALE_ATTEMPTS = 3
 
 class _Attach:
     """One attach of the lake, its idle cursors and how many are lent out."""
@@ -88,13 +91,14 @@ class ReadTransaction:
     def _run(self, run: Any, timeout_s: float | None) -> Any:
         if self._closed:
             raise LakeError("read transaction used after close()")
-        try:
-            return self._run_once(run, timeout_s)
-        except LakeError as exc:
-            if not stale_inlined_table(exc):
-                raise
-            self._reader._reattach(self._attach, exc)
-            return self._run_once(run, timeout_s)
+        for attempt in range(_STALE_ATTEMPTS):
+            try:
+                return self._run_once(run, timeout_s)
+            except LakeError as exc:
+                if not stale_inlined_table(exc) or attempt == _STALE_ATTEMPTS - 1:
+                    raise
+                self._reader._reattach(self._attach, exc)
+        raise AssertionError("unreachable")
 
     def _run_once(self, run: Any, timeout_s: float | None) -> Any:
         if self._cur is None:
