@@ -157,3 +157,45 @@ def test_bad_and_unknown_ids_answer_mlflows_errors(url: str) -> None:
     bad_status = httpx.patch(f"{base}/m-{'0' * 32}", json={"status": "LOGGED_MODEL_PENDING"},
                              timeout=30)
     assert bad_status.status_code == 400
+
+
+def test_metrics_logged_for_a_model_show_on_it_and_find_and_order_it(url: str) -> None:
+    experiment_id = mlflow.set_experiment("gateway-model-metrics").experiment_id
+    client = MlflowClient()
+    evaluation = mlflow.data.from_numpy(X, name="eval")
+    with mlflow.start_run() as run:
+        good = mlflow.initialize_logged_model(name="good")
+        weak = mlflow.initialize_logged_model(name="weak")
+        plain = mlflow.initialize_logged_model(name="plain")
+        mlflow.log_metric("acc", 0.7, step=1, model_id=good.model_id)
+        mlflow.log_metric("acc", 0.95, step=2, model_id=good.model_id, dataset=evaluation)
+        mlflow.log_metrics({"acc": 0.6, "loss": 0.4}, step=1, model_id=weak.model_id)
+    got = client.get_logged_model(good.model_id)
+    points = sorted((m.step, m.value, m.dataset_name, m.run_id) for m in got.metrics)
+    assert points == [(1, 0.7, None, run.info.run_id), (2, 0.95, "eval", run.info.run_id)]
+    assert {m.dataset_digest for m in got.metrics if m.dataset_name} == {evaluation.digest}
+    # The run keeps every point as well.
+    history = client.get_metric_history(run.info.run_id, "acc")
+    assert sorted(m.value for m in history) == [0.6, 0.7, 0.95]
+
+    def names(**kwargs: object) -> list[str]:
+        found = client.search_logged_models([experiment_id], **kwargs)  # type: ignore[arg-type]
+        return [m.name for m in found]
+
+    # A metric test holds when any point passes it, as in MLflow's store.
+    assert names(filter_string="metrics.acc > 0.9") == ["good"]
+    assert sorted(names(filter_string="metrics.acc >= 0.6 AND name != 'x'")) == ["good", "weak"]
+    assert names(filter_string="metrics.loss < 0.5") == ["weak"]
+    # Ordered by the newest point; models without the metric come last.
+    assert names(order_by=[{"field_name": "metrics.acc", "ascending": False}]) == [
+        "good", "weak", "plain"]
+    assert names(order_by=[{"field_name": "metrics.acc", "ascending": True}]) == [
+        "weak", "good", "plain"]
+    assert plain.model_id not in {m.model_id for m in client.search_logged_models(
+        [experiment_id], filter_string="metrics.acc != 0")}
+
+    unknown = httpx.post(f"{url}/api/2.0/mlflow/runs/log-metric", json={
+        "run_id": run.info.run_id, "key": "acc", "value": 1.0, "timestamp": 1, "step": 9,
+        "model_id": f"m-{'0' * 32}"}, timeout=30)
+    assert unknown.status_code == 404
+    assert [m.step for m in client.get_metric_history(run.info.run_id, "acc")].count(9) == 0

@@ -158,6 +158,11 @@ _BODIES: Final[dict[EventType, dict[str, Any]]] = {
     EventType.LOGGED_MODEL_TAGS_SET: {"model_id": MODEL_ID, "tags": {"stage": "dev"}},
     EventType.LOGGED_MODEL_TAG_DELETED: {"model_id": MODEL_ID, "key": "stage"},
     EventType.LOGGED_MODEL_PARAMS: {"model_id": MODEL_ID, "params": {"depth": "4"}},
+    EventType.LOGGED_MODEL_METRICS: {
+        "model_id": MODEL_ID, "run_id": RUN_ID,
+        "metrics": [{"key": "acc", "value": 0.9, "timestamp": 1, "step": 2,
+                     "dataset_name": "eval", "dataset_digest": "abc123"}],
+    },
     EventType.LOGGED_MODEL_DELETED: {"model_id": MODEL_ID},
     EventType.REGISTRY_MODEL_CREATED: {"description": "churn model", "tags": {"team": "growth"}},
     EventType.REGISTRY_MODEL_DELETED: {},

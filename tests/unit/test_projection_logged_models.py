@@ -102,3 +102,36 @@ def test_batch_boundaries_do_not_change_the_outcome() -> None:
         split.feed(deliver(e))
     for table in ("mlflow_logged_models", "logged_model_tags", "logged_model_params"):
         assert dict(whole.tables[table]) == dict(split.tables[table]), table
+
+
+def test_metric_points_are_linked_to_a_live_model_every_one() -> None:
+    lake = MemoryLake()
+    run_id = new_run_id()
+    points = [
+        {"key": "acc", "value": 0.8, "timestamp": 5, "step": 1},
+        {"key": "acc", "value": 0.9, "timestamp": 6, "step": 2, "dataset_name": "eval",
+         "dataset_digest": "d1"},
+        {"key": "acc", "value": "NaN", "timestamp": 7, "step": 2},
+    ]
+    metrics = {"model_id": MODEL, "run_id": run_id, "metrics": points}
+    result = lake.feed(
+        deliver(
+            _change(T.LOGGED_MODEL_METRICS, **metrics),  # before the model exists
+            _created(),
+            _change(T.LOGGED_MODEL_METRICS, **metrics),
+            _change(T.LOGGED_MODEL_METRICS, **metrics),  # the same points again
+        )
+    )
+    assert [r.reason for r in result.rejections] == ["unknown_logged_model"]
+    linked = sorted(lake.tables["logged_model_metrics"].values(), key=lambda r: r[3])
+    assert [r[:3] + r[3:6] for r in linked][:2] == [
+        (MODEL, "acc", 0.8, 5, 1, run_id),
+        (MODEL, "acc", 0.9, 6, 2, run_id),
+    ]
+    assert len(linked) == 3 and linked[1][6:] == ("eval", "d1")
+    assert linked[2][2] != linked[2][2]  # NaN kept as NaN
+    row = lake.row("mlflow_logged_models", MODEL)
+    assert row is not None and row[9] == 1000  # points do not move last_updated_time
+    lake.feed(deliver(_change(T.LOGGED_MODEL_DELETED)))
+    late = lake.feed(deliver(_change(T.LOGGED_MODEL_METRICS, **metrics)))
+    assert [r.reason for r in late.rejections] == ["unknown_logged_model"]

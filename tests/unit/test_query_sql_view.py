@@ -58,6 +58,7 @@ def _rows(exp: str, run: str, model: str, name: str) -> dict[str, list[str]]:
         "mlflow_logged_models (model_id, experiment_id)": [f"('{model}', '{exp}')"],
         "logged_model_params (model_id, key, value)": [f"('{model}', 'k', 'v')"],
         "logged_model_tags (model_id, key, value)": [f"('{model}', 'k', 'v')"],
+        "logged_model_metrics (model_id, key, value, run_id)": [f"('{model}', 'acc', 1, '{run}')"],
         "registered_models (name)": [f"('{name}')"],
         "registered_model_tags (name, key, value)": [f"('{name}', 'k', 'v')"],
         "registered_model_aliases (name, alias, version)": [f"('{name}', 'champion', 1)"],

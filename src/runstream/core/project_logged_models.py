@@ -10,6 +10,8 @@ change of one model. Rules, as MLflow's tracking store keeps them:
    ``last_updated_time`` to the event's time.
 3. Finalizing sets ``READY`` or ``FAILED``; finalizing again overwrites (MLflow's).
 4. Params and tags are last-write-wins per key; deleting a missing tag is harmless.
+   Metric points are kept every one, per (key, timestamp, step, run), as MLflow's
+   ``logged_model_metrics``; they do not move ``last_updated_time`` (nor in MLflow).
 5. Deleting is soft (``lifecycle_stage = deleted``): the row stays, so MLflow's
    ``allow_deleted`` reads still find it; params and tags stay too.
 6. ``run.outputs`` needs an active run; the link is kept per (run, model), the
@@ -30,6 +32,7 @@ from runstream.events.logged_model_bodies import (
     LoggedModelCreatedBody,
     LoggedModelDeletedBody,
     LoggedModelFinalizedBody,
+    LoggedModelMetricsBody,
     LoggedModelParamsBody,
     LoggedModelTagDeletedBody,
     LoggedModelTagsSetBody,
@@ -117,6 +120,16 @@ def params(w: Working, env: Envelope[LoggedModelParamsBody]) -> None:
     _touch(w, row, env.produced_at)
 
 
+def metrics(w: Working, env: Envelope[LoggedModelMetricsBody]) -> None:
+    """``logged_model.metrics``: points linked to the model (rule 4)."""
+    row = _live(w, env.body.model_id)
+    run_id = env.body.run_id
+    for m in env.body.metrics:
+        w.set_kv("logged_model_metrics", (row.model_id, m.key, m.timestamp, m.step, run_id),
+                 (row.model_id, m.key, m.value, m.timestamp, m.step, run_id, m.dataset_name,
+                  m.dataset_digest))
+
+
 def deleted(w: Working, env: Envelope[LoggedModelDeletedBody]) -> None:
     """``logged_model.deleted``: soft delete (rule 5)."""
     row = _live(w, env.body.model_id)
@@ -138,6 +151,7 @@ HANDLERS: dict[EventType, Handler] = {
     EventType.LOGGED_MODEL_TAGS_SET: tags_set,
     EventType.LOGGED_MODEL_TAG_DELETED: tag_deleted,
     EventType.LOGGED_MODEL_PARAMS: params,
+    EventType.LOGGED_MODEL_METRICS: metrics,
     EventType.LOGGED_MODEL_DELETED: deleted,
     EventType.RUN_OUTPUTS: run_outputs,
 }

@@ -101,6 +101,20 @@ class LoggedModelRow(_Row):
     last_updated_time: int
 
 
+@dataclass(frozen=True, slots=True)
+class LoggedModelMetricRow:
+    """A row of ``logged_model_metrics``: one point a run linked to a logged model."""
+
+    model_id: str
+    key: str
+    value: float
+    timestamp: int
+    step: int
+    run_id: str
+    dataset_name: str | None
+    dataset_digest: str | None
+
+
 class PointColumns(Protocol):
     """The points of one ``run.metrics`` event already in the lake's column format.
 
@@ -150,6 +164,7 @@ ENTITY_ROWS: dict[str, type[_Row]] = {
 __all__ = [
     "ENTITY_ROWS",
     "ExperimentRow",
+    "LoggedModelMetricRow",
     "LoggedModelRow",
     "MetricBlock",
     "ModelRow",

@@ -98,6 +98,7 @@ KV_TABLES = (
     "dataset_inputs",
     "logged_model_params",
     "logged_model_tags",
+    "logged_model_metrics",
     "logged_model_outputs",
     "registered_model_tags",
     "registered_model_aliases",

@@ -37,6 +37,7 @@ class EventType(StrEnum):
     LOGGED_MODEL_TAGS_SET = "logged_model.tags_set"
     LOGGED_MODEL_TAG_DELETED = "logged_model.tag_deleted"
     LOGGED_MODEL_PARAMS = "logged_model.params"
+    LOGGED_MODEL_METRICS = "logged_model.metrics"
     LOGGED_MODEL_DELETED = "logged_model.deleted"
     REGISTRY_MODEL_CREATED = "registry.model_created"
     REGISTRY_MODEL_DELETED = "registry.model_deleted"

@@ -17,9 +17,17 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from enum import StrEnum
-from typing import Annotated, ClassVar, Final
+from functools import partial
+from typing import Annotated, Any, ClassVar, Final
 
-from pydantic import AfterValidator, BeforeValidator, Field, Strict
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    Field,
+    Strict,
+    field_serializer,
+    field_validator,
+)
 
 from runstream.errors import LimitExceededError, ValidationError
 from runstream.events.bodies import EventBody, _Frozen
@@ -27,6 +35,8 @@ from runstream.events.event_types import EventType
 from runstream.events.fields import (
     INT64_MAX,
     INT64_MIN,
+    DatasetDigest,
+    DatasetName,
     Millis,
     ParamKey,
     ParamValue,
@@ -39,7 +49,8 @@ from runstream.events.fields import (
     as_pydantic_check,
     integral,
 )
-from runstream.events.limits import LIMITS, check_batch_size, check_length
+from runstream.events.floats import floats_from_wire, floats_to_wire
+from runstream.events.limits import LIMITS, check_batch_size, check_key, check_length
 
 __all__ = [
     "LOGGED_MODEL_NAME_PATTERN",
@@ -47,10 +58,12 @@ __all__ = [
     "LoggedModelCreatedBody",
     "LoggedModelDeletedBody",
     "LoggedModelFinalizedBody",
+    "LoggedModelMetricsBody",
     "LoggedModelParamsBody",
     "LoggedModelStatus",
     "LoggedModelTagDeletedBody",
     "LoggedModelTagsSetBody",
+    "ModelMetric",
     "ModelOutput",
     "RunOutputsBody",
     "check_logged_model_name",
@@ -118,6 +131,10 @@ ModelParams = Annotated[
     dict[ParamKey, ParamValue], AfterValidator(as_pydantic_check(_param_count))
 ]
 Step = Annotated[int, BeforeValidator(integral), Strict(), Field(ge=INT64_MIN, le=INT64_MAX)]
+MetricKey = Annotated[
+    str, Strict(), AfterValidator(as_pydantic_check(partial(check_key, "metric")))
+]
+MetricValue = Annotated[float, Strict()]
 
 
 class LoggedModelStatus(StrEnum):
@@ -171,6 +188,53 @@ class LoggedModelParamsBody(EventBody):
     event_type: ClassVar[EventType] = EventType.LOGGED_MODEL_PARAMS
     model_id: ModelId
     params: ModelParams
+
+
+class ModelMetric(_Frozen):
+    """One metric point linked to a logged model (MLflow's ``Metric`` with ``model_id``).
+
+    ``dataset_name`` and ``dataset_digest`` name the dataset it was computed on, when
+    the client gave one (MLflow's ``mlflow.evaluate`` and ``log_metric(dataset=...)``).
+    """
+
+    key: MetricKey
+    value: MetricValue
+    timestamp: Millis
+    step: Step = 0
+    dataset_name: DatasetName | None = None
+    dataset_digest: DatasetDigest | None = None
+
+    @field_validator("value", mode="before")
+    @classmethod
+    def _value_from_wire(cls, value: Any) -> Any:
+        """Turns the wire strings ``"NaN"``, ``"Infinity"``, ``"-Infinity"`` into floats."""
+        return floats_from_wire([value])[0]
+
+    @field_serializer("value")
+    def _value_to_wire(self, value: float) -> float | str:
+        """NaN and ±Inf as the wire strings (JSON has no spelling of its own for them)."""
+        return floats_to_wire([value])[0]
+
+
+def _metric_count(items: Sequence[object]) -> Sequence[object]:
+    if not items:
+        raise ValidationError("metrics must hold at least one point")
+    check_batch_size("metrics", len(items))
+    return items
+
+
+class LoggedModelMetricsBody(EventBody):
+    """``logged_model.metrics``: points a run logged for a logged model (``model_id``).
+
+    The run keeps the same points in ``run.metrics``; this event links them to the
+    model, so the model's page and ``search_logged_models`` see them.
+    """
+
+    event_type: ClassVar[EventType] = EventType.LOGGED_MODEL_METRICS
+    model_id: ModelId
+    run_id: RunId
+    metrics: Annotated[Sequence[ModelMetric], AfterValidator(as_pydantic_check(_metric_count)),
+                       AfterValidator(tuple)]
 
 
 class LoggedModelDeletedBody(EventBody):

@@ -27,9 +27,11 @@ import re
 from dataclasses import replace
 from typing import Any, Final
 
+from runstream.core.rows import LoggedModelMetricRow
 from runstream.errors import NotFoundError, ValidationError
 from runstream.events import EventType, make_event, new_run_id
 from runstream.events.fields import RUN_ID_PATTERN
+from runstream.events.floats import float_to_wire
 from runstream.events.limits import LIMITS, check_key, check_length, check_param_value
 from runstream.events.limits import check_tag_value as _tag_value
 from runstream.events.logged_model_bodies import check_logged_model_name, check_model_id
@@ -70,7 +72,21 @@ def logged_model_json(m: KnownLoggedModel, ctx: GatewayContext) -> dict[str, Any
     if m.model_type:
         info["model_type"] = m.model_type
     params = [{"key": k, "value": v} for k, v in m.params.items()]
-    return {"info": info, "data": {"params": params, "metrics": []}}
+    return {"info": info, "data": {"params": params,
+                                   "metrics": [_metric_json(p) for p in m.metrics]}}
+
+
+def _metric_json(p: LoggedModelMetricRow) -> dict[str, Any]:
+    """MLflow's ``Metric`` of a logged model (non-finite values as protobuf's strings)."""
+    out: dict[str, Any] = {
+        "key": p.key, "value": float_to_wire(p.value), "timestamp": p.timestamp,
+        "step": p.step, "model_id": p.model_id, "run_id": p.run_id,
+    }
+    if p.dataset_name is not None:
+        out["dataset_name"] = p.dataset_name
+    if p.dataset_digest is not None:
+        out["dataset_digest"] = p.dataset_digest
+    return out
 
 
 def _pairs(body: Body, name: str) -> dict[str, str]:
@@ -257,7 +273,8 @@ def search_query(body: Body) -> LoggedModelQuery:
         raise ValidationError("Missing value for required parameter 'experiment_ids'.")
     if body.data.get("datasets"):
         raise ValidationError("Invalid value for parameter 'datasets': logged models are not "
-                              "searched by dataset (no per-model metrics are stored)")
+                              "searched by dataset; a metrics filter tests the points of "
+                              "every dataset")
     order: list[tuple[str, bool]] = []
     for item in body.items("order_by"):
         field = item.get("field_name")

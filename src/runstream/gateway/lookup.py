@@ -15,6 +15,8 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from runstream.core.rows import LoggedModelMetricRow
+
 
 @dataclass(frozen=True)
 class KnownExperiment:
@@ -76,6 +78,7 @@ class KnownLoggedModel:
     last_updated_time: int
     params: dict[str, str]
     tags: dict[str, str]
+    metrics: tuple[LoggedModelMetricRow, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,10 @@ Rules kept here, as MLflow's server keeps them:
    request, so a retried request is dropped as a duplicate.
 5. A point sent with a logged model's id that the run already holds is not logged
    again (MLflow 3's ``log_model`` re-sends the run's metrics at the model's step).
+6. Every point sent with a logged model's id is linked to that model too (one
+   ``logged_model.metrics`` event per model, on the model's experiment partition),
+   as MLflow's ``logged_model_metrics``; an unknown or deleted model answers 404 and
+   nothing of the request is written.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from runstream.events.logged_model_bodies import check_model_id
 from runstream.gateway.body import Body, to_float, to_int
 from runstream.gateway.context import GatewayContext, now_ms, random_run_name
 from runstream.gateway.ids import derived_event_id
+from runstream.gateway.logged_models import existing as existing_logged_model
 from runstream.gateway.lookup import KnownRun
 
 _RUN_ID = ("run_uuid",)
@@ -179,6 +184,42 @@ async def _new_model_points(
     return [p for p in points if not (p in linked and p in known)]
 
 
+def _dataset_field(item: dict[str, Any], name: str) -> str | None:
+    value = item.get(name)
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise ValidationError(f"Invalid value {value!r} for parameter '{name}': expected a string")
+    return value
+
+
+async def _model_metric_events(
+    ctx: GatewayContext, run_id: str, metrics: list[dict[str, Any]]
+) -> list[Any]:
+    """The ``logged_model.metrics`` events of the points that name a logged model (rule 6)."""
+    by_model: dict[str, dict[tuple[Any, ...], dict[str, Any]]] = {}
+    for item in metrics:
+        if not item.get("model_id"):
+            continue
+        key, value, step, timestamp = _metric(item)
+        point = {"key": key, "value": value, "timestamp": max(0, timestamp), "step": step,
+                 "dataset_name": _dataset_field(item, "dataset_name"),
+                 "dataset_digest": _dataset_field(item, "dataset_digest")}
+        same = (key, repr(value), point["timestamp"], step, point["dataset_name"],
+                point["dataset_digest"])
+        by_model.setdefault(check_model_id(item["model_id"]), {})[same] = point
+    events = []
+    for model_id, points in by_model.items():
+        model = await existing_logged_model(ctx, model_id)
+        body = {"model_id": model_id, "run_id": run_id, "metrics": list(points.values())}
+        wire = orjson.dumps([list(same) for same in points])
+        latest = max(p["timestamp"] for p in points.values())
+        event_id = derived_event_id(latest, "logged_model.metrics", f"{run_id}/{model_id}", wire)
+        events.append(make_event(EventType.LOGGED_MODEL_METRICS, body,
+                                 experiment_id=model.experiment_id, event_id=event_id))
+    return events
+
+
 def _check_batch(metrics: int, params: int, tags: int) -> None:
     """MLflow's ``log_batch`` limits and messages (rule 2)."""
     for count, limit, what in ((metrics, LIMITS.metrics_per_batch, "metrics"),
@@ -205,6 +246,7 @@ async def log_batch(ctx: GatewayContext, body: Body) -> dict[str, Any]:
     _check_batch(len(metrics), len(params), len(tags))
     run = await ctx.run(run_id)
     points = await _new_model_points(ctx, run_id, metrics)
+    model_events = await _model_metric_events(ctx, run_id, metrics)
     fresh = new_params(run.params, _pairs(params, "param"), run_id=run_id)
     tag_pairs = _pairs(tags, "tag")
     events = []
@@ -216,7 +258,7 @@ async def log_batch(ctx: GatewayContext, body: Body) -> dict[str, Any]:
         events.append(make_event(EventType.RUN_TAGS, {"tags": entries}, run_id=run_id))
     if points:
         events.append(_metrics_event(run_id, points))
-    await ctx.publish(events)
+    await ctx.publish(events + model_events)
     run.params.update(fresh)
     run.tags.update(tag_pairs)
     return {}
@@ -225,7 +267,8 @@ async def log_batch(ctx: GatewayContext, body: Body) -> dict[str, Any]:
 async def log_metric(ctx: GatewayContext, body: Body) -> dict[str, Any]:
     """``runs/log-metric``."""
     run = await ctx.run(body.required("run_id", aliases=_RUN_ID))
-    await ctx.publish([_metrics_event(run.run_id, [_metric(body.data)])])
+    model_events = await _model_metric_events(ctx, run.run_id, [body.data])
+    await ctx.publish([_metrics_event(run.run_id, [_metric(body.data)]), *model_events])
     return {}
 
 

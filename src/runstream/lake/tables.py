@@ -174,6 +174,16 @@ TABLES: tuple[Table, ...] = (
         doc="Tags of MLflow 3 logged models.",
     ),
     Table(
+        "logged_model_metrics",
+        _cols(
+            "model_id, key, value DOUBLE, timestamp BIGINT, step BIGINT, run_id, "
+            "dataset_name, dataset_digest"
+        ),
+        key=("model_id", "key", "timestamp", "step", "run_id"),
+        doc="Metric points linked to MLflow 3 logged models (`logged_model.metrics`): "
+        "every point, as MLflow's logged_model_metrics; the run keeps them in `metrics` too.",
+    ),
+    Table(
         "logged_model_outputs",
         _cols("run_id, model_id, step BIGINT"),
         key=("run_id", "model_id"),

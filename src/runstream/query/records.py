@@ -12,7 +12,14 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from runstream.core.metrics import LatestMetric
-from runstream.core.rows import ExperimentRow, LoggedModelRow, ModelRow, RunRow, VersionRow
+from runstream.core.rows import (
+    ExperimentRow,
+    LoggedModelMetricRow,
+    LoggedModelRow,
+    ModelRow,
+    RunRow,
+    VersionRow,
+)
 
 T = TypeVar("T")
 
@@ -217,11 +224,12 @@ class SqlResult:
 
 @dataclass(frozen=True)
 class LoggedModel:
-    """An MLflow 3 logged model with its params and tags."""
+    """An MLflow 3 logged model with its params, tags and linked metric points."""
 
     row: LoggedModelRow
     params: dict[str, str] = field(default_factory=dict)
     tags: dict[str, str] = field(default_factory=dict)
+    metrics: list[LoggedModelMetricRow] = field(default_factory=list)
 
 
 __all__ = [

@@ -52,7 +52,7 @@ def _logged_model(found: LoggedModel) -> KnownLoggedModel:
     return KnownLoggedModel(
         r.model_id, r.experiment_id, r.name, r.source_run_id, r.model_type,
         r.artifact_location, r.status, r.lifecycle_stage, r.creation_time,
-        r.last_updated_time, dict(found.params), dict(found.tags),
+        r.last_updated_time, dict(found.params), dict(found.tags), tuple(found.metrics),
     )
 
 

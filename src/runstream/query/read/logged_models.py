@@ -2,21 +2,26 @@
 
 Searches take MLflow's flat filter (``name = 'model' AND source_run_id = '...'``,
 ``status``, ``model_type``, ``model_id``, the two timestamps, ``tags.<key>``,
-``params.<key>``; an ``attributes.`` prefix is accepted as MLflow's is) and MLflow's
-order: the fields asked for, then newest first, then by id ascending, so pages are
-stable; page tokens hold an offset. Deleted models are never found by a search;
-:func:`get_logged_model` finds them only with ``allow_deleted``. Filters on
-``metrics.`` are refused with a clear error: the lake keeps no per-model metrics.
+``params.<key>``, ``metrics.<key> > 0.9``; an ``attributes.`` prefix is accepted as
+MLflow's is) and MLflow's order: the fields asked for, then newest first, then by
+id ascending, so pages are stable; page tokens hold an offset. As in MLflow's
+store, a metric test holds when any point of the key passes it, and
+``order_by`` ``metrics.<key>`` sorts by the newest point (latest timestamp, then
+step), models without the key last. Deleted models are never found by a search;
+:func:`get_logged_model` finds them only with ``allow_deleted``. MLflow's
+``datasets`` argument (metrics of some datasets only) is not taken.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from runstream.core.rows import LoggedModelRow
-from runstream.errors import FilterParseError, NotFoundError
+from runstream.core.rows import LoggedModelMetricRow, LoggedModelRow
+from runstream.errors import NotFoundError
 from runstream.lake.port import Row
 from runstream.query.read.common import in_ids, key_values
 from runstream.query.read.session import ReadSession
@@ -34,12 +39,23 @@ _SELECT = (
     "SELECT " + ", ".join(f"m.{c}" for c in LOGGED_MODEL_COLUMNS) + " FROM mlflow_logged_models m"
 )
 _LIVE = "m.lifecycle_stage = 'active'"
+_METRIC_COLUMNS = ", ".join(
+    f'"{f.name}"' for f in dataclasses.fields(LoggedModelMetricRow)
+)
 _TAGS = "EXISTS (SELECT 1 FROM logged_model_tags t WHERE t.model_id = m.model_id AND {cond})"
 _PARAMS = (
     "EXISTS (SELECT 1 FROM logged_model_params t WHERE t.model_id = m.model_id AND {cond})"
 )
+_METRICS = (
+    "EXISTS (SELECT 1 FROM logged_model_metrics t WHERE t.model_id = m.model_id AND {cond})"
+)
+# The newest point of one key (MLflow's order: latest timestamp, then step, then run).
+_LATEST_METRIC = (
+    "(SELECT t.value FROM logged_model_metrics t WHERE t.model_id = m.model_id AND "
+    't."key" = ? ORDER BY t."timestamp" DESC, t.step DESC, t.run_id LIMIT 1)'
+)
+_METRIC_ORDER = re.compile(r"^metrics?\.(.+)$")
 _ATTRIBUTES = re.compile(r"(?:^|(?<=[\s(]))attributes\.(?=[A-Za-z_`])")
-_UNSUPPORTED = re.compile(r"(?:^|[\s(])metrics?\.", re.IGNORECASE)
 
 FIELDS = {
     "name": FieldSpec("m.name", lists=True),
@@ -78,7 +94,27 @@ def _models(session: ReadSession, rows: Sequence[Row]) -> list[LoggedModel]:
     ids = [r.model_id for r in found]
     params = key_values(session, "logged_model_params", "model_id", ids)
     tags = key_values(session, "logged_model_tags", "model_id", ids)
-    return [LoggedModel(r, dict(params[r.model_id]), dict(tags[r.model_id])) for r in found]
+    metrics = _metrics(session, ids)
+    return [
+        LoggedModel(r, dict(params[r.model_id]), dict(tags[r.model_id]), metrics[r.model_id])
+        for r in found
+    ]
+
+
+def _metrics(session: ReadSession, ids: Sequence[str]) -> dict[str, list[LoggedModelMetricRow]]:
+    """Every point linked to each model, oldest first (MLflow's ``data.metrics``)."""
+    out: dict[str, list[LoggedModelMetricRow]] = defaultdict(list)
+    if not ids:
+        return out
+    rows = session.fetch(
+        f"SELECT {_METRIC_COLUMNS} FROM logged_model_metrics WHERE {in_ids('model_id')} "
+        'ORDER BY model_id, "key", "timestamp", step, run_id',
+        [list(ids)],
+    )
+    for row in rows:
+        point = LoggedModelMetricRow(*row)
+        out[point.model_id].append(point)
+    return out
 
 
 def get_logged_model(
@@ -107,13 +143,22 @@ def logged_models_of_run(session: ReadSession, run_id: str) -> list[LoggedModel]
 
 
 def _filter(text: str | None) -> str | None:
-    if text and _UNSUPPORTED.search(text):
-        raise FilterParseError(
-            f"Invalid filter {text!r}: logged models are searched by name, model_id, "
-            "source_run_id, status, model_type, creation_timestamp, last_updated_timestamp, "
-            "tags and params; metrics filters are not supported (no per-model metrics)"
-        )
     return _ATTRIBUTES.sub("", text) if text else text
+
+
+def _order(order_by: Sequence[OrderBy]) -> tuple[list[tuple[str, bool]], list[str]]:
+    """``(column SQL, ascending)`` pairs, and the metric keys their ``?`` stand for."""
+    order: list[tuple[str, bool]] = []
+    keys: list[str] = []
+    for o in order_by:
+        metric = _METRIC_ORDER.search(o.field_name)
+        if metric:
+            order.append((f"{_LATEST_METRIC} IS NULL, {_LATEST_METRIC}", o.ascending))
+            keys += [metric.group(1)] * 2
+        else:
+            clause = f"{o.field_name} {'ASC' if o.ascending else 'DESC'}"
+            order += parse_simple_order_by([clause], ORDER, ())
+    return order, keys
 
 
 def search_logged_models(
@@ -131,21 +176,22 @@ def search_logged_models(
         FilterParseError: a bad filter or order_by.
         PageTokenError: a token of another query.
     """
-    conditions = parse_simple_filter(_filter(filter_string), FIELDS, params=True)
-    clauses = [f"{o.field_name} {'ASC' if o.ascending else 'DESC'}" for o in order_by]
-    order = parse_simple_order_by(clauses, ORDER, ())
+    conditions = parse_simple_filter(_filter(filter_string), FIELDS, params=True, metrics=True)
+    order, order_keys = _order(order_by)
     # MLflow's tie-breakers: newest first, then by id.
     for col, ascending in (("m.creation_time", False), ("m.model_id", True)):
         if not any(c == col for c, _ in order):
             order.append((col, ascending))
-    fp = query_fingerprint("logged_models", sorted(experiment_ids), conditions, order)
+    fp = query_fingerprint(
+        "logged_models", sorted(experiment_ids), conditions, order, order_keys
+    )
     offset = offset_from_token(page_token, fp)
-    where, params = compile_conditions(conditions, FIELDS, _TAGS, _PARAMS)
+    where, params = compile_conditions(conditions, FIELDS, _TAGS, _PARAMS, _METRICS)
     order_sql = ", ".join(f"{col} {'ASC' if asc else 'DESC'}" for col, asc in order)
     rows = session.fetch(
         f"{_SELECT} WHERE {_LIVE} AND {in_ids('m.experiment_id')} AND {where} "
         f"ORDER BY {order_sql} LIMIT ? OFFSET ?",
-        [list(experiment_ids), *params, max_results + 1, offset],
+        [list(experiment_ids), *params, *order_keys, max_results + 1, offset],
     )
     items = _models(session, rows[:max_results])
     return Page(items, next_token(fp, offset, max_results, len(rows)))

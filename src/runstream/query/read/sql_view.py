@@ -19,7 +19,8 @@ and then filtered. The rules:
      a readable ``experiment_id``;
    - the tables of a run (``params``, ``metrics``, ``artifacts``, ...): a run of
      a readable experiment;
-   - ``logged_model_params`` / ``_tags``: a logged model of a readable experiment;
+   - ``logged_model_params`` / ``_tags`` / ``_metrics``: a logged model of a readable
+     experiment;
    - the registry's tables and ``predictions``: a readable registered model;
    - ``events``: rule 1, then a readable experiment, run or registered model;
    - every other table (``auth_*``, ``consumer_offsets``, ``rejected_events``,
@@ -72,6 +73,7 @@ RULES: dict[str, tuple[str, str]] = {
     },
     "logged_model_params": (LOGGED_MODEL, "model_id"),
     "logged_model_tags": (LOGGED_MODEL, "model_id"),
+    "logged_model_metrics": (LOGGED_MODEL, "model_id"),
     **{
         name: (MODEL, "name")
         for name in (

@@ -37,6 +37,7 @@ _SQL_OPS = {
 }
 _TAG_PREFIXES = frozenset({"tags", "tag"})
 _PARAM_PREFIXES = frozenset({"params", "param"})
+_METRIC_PREFIXES = frozenset({"metrics", "metric"})
 MAX_CONDITIONS = 64
 
 
@@ -59,9 +60,9 @@ class FieldSpec:
 
 @dataclass(frozen=True)
 class Condition:
-    """One parsed comparison; ``tag_key`` is set for tag (and param) tests.
+    """One parsed comparison; ``tag_key`` is set for tag (and param, metric) tests.
 
-    ``field`` is ``tags`` for a tag test, ``params`` for a param test.
+    ``field`` is ``tags`` for a tag test, ``params`` or ``metrics`` for the others.
     """
 
     field: str
@@ -79,11 +80,17 @@ def _fail(token: Token, expected: str) -> FilterParseError:
 
 
 def parse_simple_filter(
-    text: str | None, fields: Mapping[str, FieldSpec], *, tags: bool = True, params: bool = False
+    text: str | None,
+    fields: Mapping[str, FieldSpec],
+    *,
+    tags: bool = True,
+    params: bool = False,
+    metrics: bool = False,
 ) -> list[Condition]:
     """Parse ``a = 'x' AND tags.k LIKE 'y%'`` into conditions (empty for no filter).
 
-    With ``params``, ``params.<key>`` (or ``param.<key>``) is compared as tags are.
+    With ``params``, ``params.<key>`` (or ``param.<key>``) is compared as tags are;
+    with ``metrics``, ``metrics.<key>`` (or ``metric.<key>``) is compared with a number.
 
     Raises:
         FilterParseError: with the position and what was expected there.
@@ -94,6 +101,7 @@ def parse_simple_filter(
     index = 0
     names = ", ".join(sorted(fields)) + (", tags.<key>" if tags else "")
     names += ", params.<key>" if params else ""
+    names += ", metrics.<key>" if metrics else ""
     conditions: list[Condition] = []
     while True:
         token = tokens[index]
@@ -103,9 +111,14 @@ def parse_simple_filter(
         tag_key: str | None = None
         prefix = first.text.lower() if rest and not first.quote else ""
         kind = "params" if params and prefix in _PARAM_PREFIXES else "tags"
-        if (tags and prefix in _TAG_PREFIXES) or kind == "params":
+        kind = "metrics" if metrics and prefix in _METRIC_PREFIXES else kind
+        if (tags and prefix in _TAG_PREFIXES) or kind != "tags":
             tag_key = rest[0].text if rest[0].quote else ".".join(s.text for s in rest)
-            spec = FieldSpec("t.value", ops=STRING_OPS, lists=True)
+            spec = (
+                FieldSpec("t.value", numeric=True, ops=NUMBER_OPS)
+                if kind == "metrics"
+                else FieldSpec("t.value", ops=STRING_OPS, lists=True)
+            )
         elif not rest and first.text in fields:
             spec = fields[first.text]
         else:
@@ -172,6 +185,7 @@ def compile_conditions(
     fields: Mapping[str, FieldSpec],
     tag_exists: str,
     param_exists: str | None = None,
+    metric_exists: str | None = None,
 ) -> tuple[str, list[Any]]:
     """Render conditions as one SQL boolean expression with ``?`` parameters.
 
@@ -187,7 +201,8 @@ def compile_conditions(
         if cond.tag_key is not None:
             params.append(cond.tag_key)
             test = _test('t."value"', cond, params)
-            template = param_exists if cond.field == "params" and param_exists else tag_exists
+            template = {"params": param_exists, "metrics": metric_exists}.get(cond.field)
+            template = template or tag_exists
             parts.append(template.format(cond='t."key" = ? AND ' + test))
             continue
         parts.append(_test(fields[cond.field].column, cond, params))
