@@ -64,6 +64,15 @@ SEARCHES: list[tuple[str | None, list[dict[str, Any]] | None]] = [
 ]
 
 
+METRIC_SEARCHES: list[tuple[str | None, list[dict[str, Any]] | None]] = [
+    ("metrics.acc > 0.6", BY_NAME),
+    ("metrics.acc < 0.6", None),
+    ("metrics.loss <= 0.3 AND name = 'alpha'", None),
+    (None, [{"field_name": "metrics.acc", "ascending": False}]),
+    (None, [{"field_name": "metrics.acc", "ascending": True}]),
+]
+
+
 def _seen(m: LoggedModel) -> tuple[Any, ...]:
     return (m.name, str(m.status), dict(m.params), dict(m.tags), m.model_type)
 
@@ -110,6 +119,20 @@ def logged_models_scenario(client: MlflowClient) -> list[Any]:
                                        page_token=first.token)
     out.append(("pages", [ids[m.model_id] for m in first], [ids[m.model_id] for m in rest],
                 rest.token))
+    alpha, gamma = models["alpha"].model_id, models["gamma"].model_id
+    client.log_metric(run, "acc", 0.9, timestamp=1000, step=1, model_id=alpha,
+                      dataset_name="eval", dataset_digest="d1")
+    client.log_batch(run, metrics=[Metric("acc", 0.5, 1001, 1, model_id=gamma),
+                                   Metric("acc", 0.95, 1002, 2, model_id=gamma),
+                                   Metric("loss", 0.3, 1003, 1, model_id=alpha)])
+    for name, model in models.items():
+        linked = client.get_logged_model(model.model_id).metrics or []
+        out.append(("model metrics", name, sorted(
+            (m.key, m.value, m.step, m.timestamp, m.dataset_name, m.dataset_digest,
+             m.run_id == run) for m in linked)))
+    for filter_string, order_by in METRIC_SEARCHES:
+        found = client.search_logged_models([exp], filter_string=filter_string, order_by=order_by)
+        out.append(("metric search", filter_string, order_by, [ids[m.model_id] for m in found]))
     client.log_outputs(run, [LoggedModelOutput(models["alpha"].model_id, step=3)])
     outputs = client.get_run(run).outputs.model_outputs
     out.append(("outputs", [(ids[o.model_id], o.step) for o in outputs]))
