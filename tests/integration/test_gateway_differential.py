@@ -32,6 +32,7 @@ from materializer_support import materializer
 from mlflow import MlflowClient
 from mlflow.entities import (
     LoggedModel,
+    LoggedModelInput,
     LoggedModelOutput,
     LoggedModelStatus,
     Metric,
@@ -136,6 +137,9 @@ def logged_models_scenario(client: MlflowClient) -> list[Any]:
     client.log_outputs(run, [LoggedModelOutput(models["alpha"].model_id, step=3)])
     outputs = client.get_run(run).outputs.model_outputs
     out.append(("outputs", [(ids[o.model_id], o.step) for o in outputs]))
+    client.log_inputs(run, models=[LoggedModelInput(gamma), LoggedModelInput(alpha)])
+    used = client.get_run(run).inputs.model_inputs
+    out.append(("model inputs", sorted(ids[m.model_id] for m in used)))
     client.delete_logged_model(models["beta"].model_id)
     out.append(("after delete", [ids[m.model_id] for m in client.search_logged_models([exp])]))
     out.append(("get deleted", _code(lambda: client.get_logged_model(models["beta"].model_id))))

@@ -16,7 +16,7 @@ import mlflow
 import numpy as np
 import pytest
 from mlflow import MlflowClient
-from mlflow.entities import LoggedModelOutput, LoggedModelStatus
+from mlflow.entities import LoggedModelInput, LoggedModelOutput, LoggedModelStatus
 from mlflow.exceptions import MlflowException
 from sklearn.linear_model import LogisticRegression
 from test_gateway_tracking import mlflow_pointed_at_gateway
@@ -199,3 +199,18 @@ def test_metrics_logged_for_a_model_show_on_it_and_find_and_order_it(url: str) -
         "model_id": f"m-{'0' * 32}"}, timeout=30)
     assert unknown.status_code == 404
     assert [m.step for m in client.get_metric_history(run.info.run_id, "acc")].count(9) == 0
+
+
+def test_a_run_keeps_the_logged_models_it_used(url: str) -> None:
+    mlflow.set_experiment("gateway-model-inputs")
+    client = MlflowClient()
+    with mlflow.start_run() as trained:
+        model = mlflow.initialize_logged_model(name="base")
+    with mlflow.start_run() as evaluated:
+        client.log_inputs(evaluated.info.run_id, models=[LoggedModelInput(model.model_id)])
+    used = client.get_run(evaluated.info.run_id).inputs.model_inputs
+    assert [m.model_id for m in used] == [model.model_id]
+    assert client.get_run(trained.info.run_id).inputs.model_inputs == []
+    bad = httpx.post(f"{url}/api/2.0/mlflow/runs/log-inputs", json={
+        "run_id": evaluated.info.run_id, "models": [{"model_id": "nope"}]}, timeout=30)
+    assert bad.status_code == 400

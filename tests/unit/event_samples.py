@@ -144,6 +144,7 @@ _BODIES: Final[dict[EventType, dict[str, Any]]] = {
         "input_example": [[1.0, 2.5], [3.0, 4.5]],
     },
     EventType.RUN_OUTPUTS: {"models": [{"model_id": MODEL_ID, "step": 3}]},
+    EventType.RUN_MODEL_INPUTS: {"models": [{"model_id": MODEL_ID}]},
     EventType.LOGGED_MODEL_CREATED: {
         "model_id": MODEL_ID,
         "name": "model",

@@ -135,3 +135,20 @@ def test_metric_points_are_linked_to_a_live_model_every_one() -> None:
     lake.feed(deliver(_change(T.LOGGED_MODEL_DELETED)))
     late = lake.feed(deliver(_change(T.LOGGED_MODEL_METRICS, **metrics)))
     assert [r.reason for r in late.rejections] == ["unknown_logged_model"]
+
+
+def test_model_inputs_link_a_live_run_to_the_models_it_used() -> None:
+    lake = MemoryLake()
+    run_id = new_run_id()
+    used = {"models": [{"model_id": MODEL}, {"model_id": OTHER}]}
+    result = lake.feed(
+        deliver(
+            ev(T.RUN_MODEL_INPUTS, used, run_id=new_run_id()),  # an unknown run
+            run_started(run_id),
+            ev(T.RUN_MODEL_INPUTS, used, run_id=run_id),
+            ev(T.RUN_MODEL_INPUTS, {"models": [{"model_id": MODEL}]}, run_id=run_id),
+        )
+    )
+    assert [r.reason for r in result.rejections] == ["unknown_run"]
+    assert {k[1] for k in lake.tables["logged_model_inputs"]} == {MODEL, OTHER}
+    assert len(lake.tables["logged_model_inputs"]) == 2

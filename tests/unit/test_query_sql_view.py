@@ -55,6 +55,7 @@ def _rows(exp: str, run: str, model: str, name: str) -> dict[str, list[str]]:
         "logged_models (run_id, artifact_path)": [f"('{run}', 'model')"],
         "dataset_inputs (run_id, dataset_name, dataset_digest)": [f"('{run}', 'd', 'x')"],
         "logged_model_outputs (run_id, model_id)": [f"('{run}', '{model}')"],
+        "logged_model_inputs (run_id, model_id)": [f"('{run}', '{model}')"],
         "mlflow_logged_models (model_id, experiment_id)": [f"('{model}', '{exp}')"],
         "logged_model_params (model_id, key, value)": [f"('{model}', 'k', 'v')"],
         "logged_model_tags (model_id, key, value)": [f"('{model}', 'k', 'v')"],

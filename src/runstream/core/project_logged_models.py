@@ -15,8 +15,9 @@ change of one model. Rules, as MLflow's tracking store keeps them:
 5. Deleting is soft (``lifecycle_stage = deleted``): the row stays, so MLflow's
    ``allow_deleted`` reads still find it; params and tags stay too.
 6. ``run.outputs`` needs an active run; the link is kept per (run, model), the
-   latest step winning. The model is not checked: it lives in another partition
-   (its experiment's) and may be materialized after the link.
+   latest step winning; ``run.model_inputs`` likewise, the latest time winning. The
+   model is not checked: it lives in another partition (its experiment's) and may
+   be materialized after the link.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from runstream.events.logged_model_bodies import (
     LoggedModelParamsBody,
     LoggedModelTagDeletedBody,
     LoggedModelTagsSetBody,
+    RunModelInputsBody,
     RunOutputsBody,
 )
 
@@ -145,6 +147,14 @@ def run_outputs(w: Working, env: Envelope[RunOutputsBody]) -> None:
                  (run.run_id, output.model_id, output.step))
 
 
+def run_model_inputs(w: Working, env: Envelope[RunModelInputsBody]) -> None:
+    """``run.model_inputs``: the run used these models (rule 6)."""
+    run = w.active_run(env.run_id)
+    for used in env.body.models:
+        w.set_kv("logged_model_inputs", (run.run_id, used.model_id),
+                 (run.run_id, used.model_id, env.produced_at))
+
+
 HANDLERS: dict[EventType, Handler] = {
     EventType.LOGGED_MODEL_CREATED: created,
     EventType.LOGGED_MODEL_FINALIZED: finalized,
@@ -154,10 +164,11 @@ HANDLERS: dict[EventType, Handler] = {
     EventType.LOGGED_MODEL_METRICS: metrics,
     EventType.LOGGED_MODEL_DELETED: deleted,
     EventType.RUN_OUTPUTS: run_outputs,
+    EventType.RUN_MODEL_INPUTS: run_model_inputs,
 }
 """The handler of each type this module projects."""
 
-_MODEL_EVENTS = frozenset(t for t in HANDLERS if t is not EventType.RUN_OUTPUTS)
+_MODEL_EVENTS = frozenset(HANDLERS) - {EventType.RUN_OUTPUTS, EventType.RUN_MODEL_INPUTS}
 
 
 def logged_model_id(env: Envelope[Any]) -> str | None:

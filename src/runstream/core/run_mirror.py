@@ -40,6 +40,7 @@ class RunMirror:
         metrics: the summary of each metric (``latest_metrics``).
         inputs: ``dataset_inputs`` rows by ``(run_id, name, digest)``.
         outputs: ``logged_model_outputs`` rows by ``(run_id, model_id)``.
+        model_inputs: ``logged_model_inputs`` rows by ``(run_id, model_id)``.
         position: the log position of the last event applied (None before any).
     """
 
@@ -49,6 +50,7 @@ class RunMirror:
     metrics: dict[str, LatestMetric] = field(default_factory=dict)
     inputs: dict[Key, Row] = field(default_factory=dict)
     outputs: dict[Key, Row] = field(default_factory=dict)
+    model_inputs: dict[Key, Row] = field(default_factory=dict)
     position: Position | None = None
 
     @classmethod
@@ -110,6 +112,7 @@ class RunMirror:
         for table, rows in (
             ("dataset_inputs", self.inputs),
             ("logged_model_outputs", self.outputs),
+            ("logged_model_inputs", self.model_inputs),
         ):
             for key, row in upserts.get(table, {}).items():
                 rows.pop(key, None)  # logging again moves it last, as ``logged_at`` does

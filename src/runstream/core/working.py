@@ -100,6 +100,7 @@ KV_TABLES = (
     "logged_model_tags",
     "logged_model_metrics",
     "logged_model_outputs",
+    "logged_model_inputs",
     "registered_model_tags",
     "registered_model_aliases",
     "model_version_tags",

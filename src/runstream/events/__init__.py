@@ -42,8 +42,10 @@ from runstream.events.logged_model_bodies import (
     LoggedModelStatus,
     LoggedModelTagDeletedBody,
     LoggedModelTagsSetBody,
+    ModelInput,
     ModelMetric,
     ModelOutput,
+    RunModelInputsBody,
     RunOutputsBody,
 )
 from runstream.events.models import (
@@ -131,6 +133,7 @@ __all__ = [
     "LoggedModelStatus",
     "LoggedModelTagDeletedBody",
     "LoggedModelTagsSetBody",
+    "ModelInput",
     "ModelLoggedBody",
     "ModelMetric",
     "ModelOutput",
@@ -160,6 +163,7 @@ __all__ = [
     "RunEndedBody",
     "RunInputsBody",
     "RunMetricsBody",
+    "RunModelInputsBody",
     "RunOutputsBody",
     "RunParamsBody",
     "RunRestoredBody",

@@ -30,6 +30,7 @@ class EventType(StrEnum):
     RUN_RESTORED = "run.restored"
     RUN_INPUTS = "run.inputs"
     RUN_OUTPUTS = "run.outputs"
+    RUN_MODEL_INPUTS = "run.model_inputs"
     ARTIFACT_LOGGED = "artifact.logged"
     MODEL_LOGGED = "model.logged"
     LOGGED_MODEL_CREATED = "logged_model.created"

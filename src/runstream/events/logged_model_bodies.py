@@ -63,8 +63,10 @@ __all__ = [
     "LoggedModelStatus",
     "LoggedModelTagDeletedBody",
     "LoggedModelTagsSetBody",
+    "ModelInput",
     "ModelMetric",
     "ModelOutput",
+    "RunModelInputsBody",
     "RunOutputsBody",
     "check_logged_model_name",
     "check_model_id",
@@ -256,4 +258,18 @@ class RunOutputsBody(EventBody):
 
     event_type: ClassVar[EventType] = EventType.RUN_OUTPUTS
     models: Annotated[Sequence[ModelOutput], AfterValidator(as_pydantic_check(_at_least_one)),
+                      AfterValidator(tuple)]
+
+
+class ModelInput(_Frozen):
+    """One logged model a run used (MLflow's ``LoggedModelInput``)."""
+
+    model_id: ModelId
+
+
+class RunModelInputsBody(EventBody):
+    """``run.model_inputs``: the logged models a run used (the envelope's run id)."""
+
+    event_type: ClassVar[EventType] = EventType.RUN_MODEL_INPUTS
+    models: Annotated[Sequence[ModelInput], AfterValidator(as_pydantic_check(_at_least_one)),
                       AfterValidator(tuple)]

@@ -64,6 +64,7 @@ from runstream.events.logged_model_bodies import (
     LoggedModelParamsBody,
     LoggedModelTagDeletedBody,
     LoggedModelTagsSetBody,
+    RunModelInputsBody,
     RunOutputsBody,
 )
 from runstream.events.prediction_bodies import PREDICTIONS_KEY, PredictionsLoggedBody
@@ -159,6 +160,7 @@ BODY_MODELS: Final[dict[EventType, type[EventBody]]] = {
         RunRestoredBody,
         RunInputsBody,
         RunOutputsBody,
+        RunModelInputsBody,
         ArtifactLoggedBody,
         ModelLoggedBody,
         LoggedModelCreatedBody,

@@ -323,15 +323,21 @@ def _dataset_input(item: dict[str, Any]) -> dict[str, Any]:
 
 
 async def log_inputs(ctx: GatewayContext, body: Body) -> dict[str, Any]:
-    """``runs/log-inputs``: the run's datasets as ``run.inputs``, one event per dataset.
+    """``runs/log-inputs``: the run's datasets as ``run.inputs``, one event per dataset,
+    and the logged models it used (``models``) as ``run.model_inputs``.
 
-    Everything is checked before anything is published. Logged-model inputs
-    (``models``) are accepted and not stored.
+    Everything is checked before anything is published.
     """
     run = await ctx.run(body.required("run_id", aliases=_RUN_ID))
     events = [
         make_event(EventType.RUN_INPUTS, {"datasets": [_dataset_input(d)]}, run_id=run.run_id)
         for d in body.items("datasets")
+    ]
+    used = [{"model_id": check_model_id(m.get("model_id"))} for m in body.items("models")]
+    size = LIMITS.params_per_batch
+    events += [
+        make_event(EventType.RUN_MODEL_INPUTS, {"models": used[at: at + size]}, run_id=run.run_id)
+        for at in range(0, len(used), size)
     ]
     if events:
         await ctx.publish(events)

@@ -190,6 +190,12 @@ TABLES: tuple[Table, ...] = (
         doc="Logged models a run produced (`run.outputs`, MLflow's LoggedModelOutput).",
     ),
     Table(
+        "logged_model_inputs",
+        _cols("run_id, model_id, logged_at BIGINT"),
+        key=("run_id", "model_id"),
+        doc="Logged models a run used (`run.model_inputs`, MLflow's LoggedModelInput).",
+    ),
+    Table(
         "registered_models",
         _cols("name, description, creation_time BIGINT, last_updated_time BIGINT, deleted BOOLEAN"),
         key=("name",),

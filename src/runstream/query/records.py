@@ -71,8 +71,8 @@ class ModelOutput:
 class Run:
     """A run: its ``runs`` row, params, tags, the summary of each metric, inputs and outputs.
 
-    ``inputs`` and ``outputs`` are filled by single-run reads (``get_run``), empty in
-    search pages.
+    ``inputs`` (datasets), ``model_inputs`` (ids of the logged models it used) and
+    ``outputs`` are filled by single-run reads (``get_run``), empty in search pages.
     """
 
     info: RunRow
@@ -81,6 +81,7 @@ class Run:
     metrics: dict[str, LatestMetric] = field(default_factory=dict)
     inputs: tuple[DatasetInput, ...] = ()
     outputs: tuple[ModelOutput, ...] = ()
+    model_inputs: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

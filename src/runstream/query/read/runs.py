@@ -127,8 +127,18 @@ def get_run(session: ReadSession, run_id: str, columns: Columns = ALL_COLUMNS) -
     if not runs:
         raise NotFoundError(f"Run with id={run_id!r} not found")
     return dataclasses.replace(
-        runs[0], inputs=load_inputs(session, run_id), outputs=load_outputs(session, run_id)
+        runs[0], inputs=load_inputs(session, run_id), outputs=load_outputs(session, run_id),
+        model_inputs=load_model_inputs(session, run_id),
     )
+
+
+def load_model_inputs(session: ReadSession, run_id: str) -> tuple[str, ...]:
+    """The ids of the logged models a run used, in the order it logged them."""
+    rows = session.fetch(
+        "SELECT model_id FROM logged_model_inputs WHERE run_id = ? ORDER BY logged_at, model_id",
+        [run_id],
+    )
+    return tuple(str(model_id) for (model_id,) in rows)
 
 
 def load_outputs(session: ReadSession, run_id: str) -> tuple[ModelOutput, ...]:
@@ -144,6 +154,7 @@ def run_from_mirror(mirror: RunMirror) -> Run:
     """The run :func:`get_run` will read once the lake holds the mirror's events."""
     inputs = sorted(mirror.inputs.values(), key=lambda r: (r[9], r[1], r[2]))
     outputs = sorted(mirror.outputs.values(), key=lambda r: (r[2] or 0, r[1]))
+    used = sorted(mirror.model_inputs.values(), key=lambda r: (r[2] or 0, r[1]))
     return Run(
         mirror.run.copy(),
         dict(mirror.params),
@@ -151,6 +162,7 @@ def run_from_mirror(mirror: RunMirror) -> Run:
         dict(mirror.metrics),
         tuple(_dataset_input(r[1:7], r[8]) for r in inputs),
         tuple(ModelOutput(str(model_id), int(step or 0)) for _rid, model_id, step in outputs),
+        tuple(str(r[1]) for r in used),
     )
 
 

@@ -69,6 +69,7 @@ RULES: dict[str, tuple[str, str]] = {
             "logged_models",
             "dataset_inputs",
             "logged_model_outputs",
+            "logged_model_inputs",
         )
     },
     "logged_model_params": (LOGGED_MODEL, "model_id"),

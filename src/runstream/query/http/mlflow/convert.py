@@ -104,10 +104,14 @@ def _outputs(item: Run) -> dict[str, Any]:
 
 
 def _inputs(item: Run) -> dict[str, Any]:
-    """MLflow's ``RunInputs`` of a run: its dataset inputs (empty when none are known)."""
+    """MLflow's ``RunInputs`` of a run: its dataset and model inputs (empty when none)."""
+    out: dict[str, Any] = {}
+    if item.model_inputs:
+        out["model_inputs"] = [{"model_id": m} for m in item.model_inputs]
     if not item.inputs:
-        return {}
+        return out
     return {
+        **out,
         "dataset_inputs": [
             {
                 "tags": _kv(d.tags),
